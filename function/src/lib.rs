@@ -1,0 +1,12 @@
+//! OpenAI-compatible text-to-speech served as an AWS Lambda function: SpeechT5 on OpenVINO.
+//!
+//! `engine` turns text into samples (no HTTP), `text` prepares text for it, `audio` encodes
+//! samples, `api` is the HTTP contract (no OpenVINO), `config` is the one configuration type and
+//! `pipeline` is the global, lazily built set of models that requests share.
+
+pub mod api;
+pub mod audio;
+pub mod config;
+pub mod engine;
+pub mod pipeline;
+pub mod text;

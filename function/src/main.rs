@@ -1,0 +1,96 @@
+//! `bootstrap`: the Lambda function's entry point, also a local HTTP server.
+//!
+//! Initializes tracing, reads the configuration, builds the global pipeline once (a set-up
+//! error stops the process with one clear message), then serves the router: under Lambda with
+//! `lambda_http` when `AWS_LAMBDA_RUNTIME_API` is set (as in Lambda and `cargo lambda watch`),
+//! otherwise with a plain local server on `--bind`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use tts::api::{router, AppState};
+use tts::config::Config;
+use tts::pipeline::Pipeline;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    init_tracing(in_lambda);
+    let config = Config::parse();
+    let pipeline =
+        match tokio::task::spawn_blocking(move || Pipeline::global(&config).map(|p| (p, config)))
+            .await
+        {
+            Ok(Ok(built)) => built,
+            Ok(Err(error)) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+            Err(panic) => {
+                eprintln!("error: the pipeline could not be built: {panic}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let (pipeline, config) = pipeline;
+    tracing::info!(
+        load_ms = pipeline.load_time().as_millis() as u64,
+        precision = ?config.precision,
+        models = ?pipeline.models().all().iter().map(|m| &m.id).collect::<Vec<_>>(),
+        "pipeline ready"
+    );
+    let app = router(AppState {
+        models: Arc::new(pipeline.models().clone()),
+        max_input_chars: config.max_input_chars,
+    });
+
+    if in_lambda {
+        if let Err(error) = lambda_http::run(app).await {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+        return ExitCode::SUCCESS;
+    }
+    let listener = match tokio::net::TcpListener::bind(config.bind).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!(
+                "error: cannot listen on {}: {error} (set --bind or TTS_BIND)",
+                config.bind
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    tracing::info!(address = %local, "listening");
+    // Tests and scripts read this line to find the port when binding to port 0.
+    println!("listening on http://{local}");
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if let Err(error) = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+fn init_tracing(in_lambda: bool) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if in_lambda {
+        // CloudWatch: one JSON object per line, no ANSI colours, Lambda adds its own timestamps.
+        builder.json().with_ansi(false).without_time().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,226 @@
+//! Guards the first function end to end: the real `bootstrap` binary, started as a local server
+//! on the tiny SpeechT5 model, answers both speech paths with a 16-bit WAV that hound decodes,
+//! and answers bad requests with OpenAI-shaped errors.
+
+use std::io::Cursor;
+use std::time::Duration;
+
+use e2e_tests::Server;
+use serde_json::{json, Value};
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
+}
+
+fn decode_wav(bytes: &[u8]) -> (hound::WavSpec, Vec<i16>) {
+    let mut reader = hound::WavReader::new(Cursor::new(bytes)).expect("a WAV file");
+    let spec = reader.spec();
+    let samples = reader.samples::<i16>().map(Result::unwrap).collect();
+    (spec, samples)
+}
+
+#[test]
+fn both_speech_paths_answer_a_decodable_non_silent_16_bit_wav() {
+    let server = Server::start(&[]);
+    let client = client();
+    let mut decoded = Vec::new();
+    for path in ["/v1/audio/speech", "/v3/audio/speech"] {
+        let response = client
+            .post(format!("{}{path}", server.url))
+            .json(&json!({"model": "speecht5", "input": "Hello there, how are you today?", "voice": "speaker_a"}))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(response.headers()["content-type"], "audio/wav");
+        let audio_secs: f64 = response.headers()["x-audio-duration-seconds"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = response.bytes().unwrap();
+        let (spec, samples) = decode_wav(&body);
+        assert_eq!(
+            (spec.channels, spec.sample_rate, spec.bits_per_sample),
+            (1, 16_000, 16)
+        );
+        // SpeechT5 makes 2 frames of 256 samples per decoder step.
+        assert!(
+            !samples.is_empty() && samples.len() % 512 == 0,
+            "{} samples",
+            samples.len()
+        );
+        assert!((samples.len() as f64 / 16_000.0 - audio_secs).abs() < 1e-3);
+        let peak = samples.iter().map(|s| s.unsigned_abs()).max().unwrap();
+        let rms = (samples.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>()
+            / samples.len() as f64)
+            .sqrt();
+        assert!(
+            peak > 300 && rms > 30.0,
+            "audio is silent: peak {peak}, rms {rms:.1}"
+        );
+        decoded.push(samples);
+    }
+    assert_eq!(
+        decoded[0], decoded[1],
+        "/v1 and /v3 give the same audio for the same request"
+    );
+}
+
+#[test]
+fn model_aliases_voice_objects_and_the_v3_default_voice_work() {
+    let server = Server::start(&[]);
+    let client = client();
+    let speak = |path: &str, body: Value| {
+        let r = client
+            .post(format!("{}{path}", server.url))
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        let fallback = r.headers().get("x-tts-voice-fallback").is_some();
+        (status, fallback, r.bytes().unwrap())
+    };
+    let (s, _, a) = speak(
+        "/v1/audio/speech",
+        json!({"model": "tts-1", "input": "Hi", "voice": {"id": "speaker_b"}}),
+    );
+    assert_eq!(s, 200);
+    let (s, _, b) = speak(
+        "/v1/audio/speech",
+        json!({"model": "microsoft/speecht5_tts", "input": "Hi", "voice": "speaker_b"}),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        a, b,
+        "a voice object and a voice name pick the same speaker"
+    );
+    // The model server's documented clients send voice "unused" or none at all.
+    let (s, fallback, _) = speak(
+        "/v3/audio/speech",
+        json!({"model": "speecht5", "input": "Hi", "voice": "unused"}),
+    );
+    assert_eq!((s, fallback), (200, true));
+    let (s, fallback, _) = speak(
+        "/v3/audio/speech",
+        json!({"model": "speecht5", "input": "Hi"}),
+    );
+    assert_eq!((s, fallback), (200, false));
+}
+
+#[test]
+fn bad_requests_get_openai_shaped_errors() {
+    let server = Server::start(&[]);
+    let client = client();
+    // (method, path, content type, body, expected status, expected error param)
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<&'static str>,
+        String,
+        u16,
+        Option<&'static str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("application/json"),
+            "{not json".into(),
+            400,
+            None,
+        ),
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("application/json"),
+            r#"{"model":"speecht5","voice":"speaker_a"}"#.into(),
+            400,
+            Some("input"),
+        ),
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("application/json"),
+            r#"{"model":"speecht5","input":"","voice":"speaker_a"}"#.into(),
+            400,
+            Some("input"),
+        ),
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("application/json"),
+            r#"{"model":"speecht5","input":42,"voice":"speaker_a"}"#.into(),
+            400,
+            Some("input"),
+        ),
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("application/json"),
+            r#"{"model":"speecht5","input":"Hi"}"#.into(),
+            400,
+            Some("voice"),
+        ),
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("application/json"),
+            r#"{"model":"speecht5","input":"Hi","voice":"nobody"}"#.into(),
+            400,
+            Some("voice"),
+        ),
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("application/json"),
+            r#"{"model":"../../etc/passwd","input":"Hi","voice":"speaker_a"}"#.into(),
+            404,
+            Some("model"),
+        ),
+        (
+            "POST",
+            "/v1/audio/speech",
+            Some("text/plain"),
+            r#"{"model":"speecht5","input":"Hi","voice":"speaker_a"}"#.into(),
+            415,
+            None,
+        ),
+        ("GET", "/v1/audio/speech", None, String::new(), 405, None),
+        (
+            "POST",
+            "/v2/audio/speech",
+            Some("application/json"),
+            "{}".into(),
+            404,
+            None,
+        ),
+    ];
+    for (method, path, content_type, body, status, param) in cases {
+        let mut request = client
+            .request(method.parse().unwrap(), format!("{}{path}", server.url))
+            .body(body.clone());
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        let response = request.send().unwrap();
+        assert_eq!(response.status().as_u16(), status, "{method} {path} {body}");
+        let error: Value = response.json().unwrap();
+        let error = &error["error"];
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{error}"
+        );
+        assert!(
+            error["type"].is_string() && error.get("code").is_some(),
+            "{error}"
+        );
+        assert_eq!(
+            error["param"].as_str(),
+            param,
+            "{method} {path} {body}: {error}"
+        );
+    }
+}

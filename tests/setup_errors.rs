@@ -1,0 +1,100 @@
+//! Guards start-up: a bad set-up stops `bootstrap` with one clear error naming what is wrong and
+//! how to fix it (missing runtime library, missing or incomplete model folder, an IR whose
+//! inputs are not SpeechT5's), instead of a panic or a server that fails every request.
+
+use std::path::Path;
+
+use e2e_tests::{run_to_exit, tiny_model};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("tts-setup-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn a_missing_runtime_library_names_the_path_and_the_install_script() {
+    let (ok, stderr) = run_to_exit(&[("OPENVINO_LIB", "/nonexistent/libopenvino_c.so.2641")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/nonexistent/libopenvino_c.so.2641") && stderr.contains("not found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("setup-openvino.sh"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_missing_model_folder_is_named() {
+    let (ok, stderr) = run_to_exit(&[("TTS_MODEL_DIR", "/nonexistent/speecht5")]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("/nonexistent/speecht5") && stderr.contains("not found"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_incomplete_model_folder_lists_the_missing_files() {
+    let dir = scratch("incomplete");
+    copy_dir(&tiny_model(), &dir);
+    std::fs::remove_file(dir.join("openvino_vocoder.bin")).unwrap();
+    std::fs::remove_file(dir.join("spm_char.model")).unwrap();
+    let (ok, stderr) = run_to_exit(&[("TTS_MODEL_DIR", dir.to_str().unwrap())]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!ok);
+    assert!(
+        stderr.contains("missing openvino_vocoder.bin, spm_char.model"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_ir_with_the_wrong_inputs_is_reported_with_what_it_has() {
+    let dir = scratch("signature");
+    copy_dir(&tiny_model(), &dir);
+    // Put the vocoder where the postnet belongs: it loads, but its inputs are not the postnet's.
+    for ext in ["xml", "bin"] {
+        std::fs::copy(
+            dir.join(format!("openvino_vocoder.{ext}")),
+            dir.join(format!("openvino_postnet.{ext}")),
+        )
+        .unwrap();
+    }
+    let (ok, stderr) = run_to_exit(&[("TTS_MODEL_DIR", dir.to_str().unwrap())]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!ok);
+    assert!(
+        stderr.contains("openvino_postnet.xml")
+            && stderr.contains("raw_spectrogram")
+            && stderr.contains("spectrogram"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_voice_file_of_the_wrong_size_is_refused() {
+    let dir = scratch("voice");
+    copy_dir(&tiny_model(), &dir);
+    std::fs::write(dir.join("voices/short.bin"), [0u8; 100]).unwrap();
+    let (ok, stderr) = run_to_exit(&[("TTS_MODEL_DIR", dir.to_str().unwrap())]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!ok);
+    assert!(
+        stderr.contains("short.bin") && stderr.contains("512 little-endian f32"),
+        "{stderr}"
+    );
+}
