@@ -17,4 +17,4 @@ if [[ ! -x "$tools/bin/cargo-lambda" ]]; then
 fi
 export PATH="$tools/bin:$PATH"
 cd function
-exec cargo lambda watch --release "$@"
+exec cargo lambda watch --release --package tts-function --bin bootstrap "$@"

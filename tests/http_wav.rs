@@ -224,3 +224,48 @@ fn bad_requests_get_openai_shaped_errors() {
         );
     }
 }
+
+#[test]
+fn discovery_routes_list_models_and_voices() {
+    let server = Server::start(&[]);
+    let client = client();
+    let get = |path: &str| {
+        let r = client.get(format!("{}{path}", server.url)).send().unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    let (status, models) = get("/v1/models");
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"speecht5")
+            && ids.contains(&"tts-1")
+            && ids.contains(&"microsoft/speecht5_tts"),
+        "{ids:?}"
+    );
+    let (status, model) = get("/v1/models/microsoft/speecht5_tts");
+    assert_eq!(
+        (status, model["id"].as_str()),
+        (200, Some("microsoft/speecht5_tts"))
+    );
+    let (status, error) = get("/v1/models/whisper-1");
+    assert_eq!(
+        (status, error["error"]["code"].as_str()),
+        (404, Some("model_not_found"))
+    );
+    let (status, voices) = get("/v1/audio/voices");
+    assert_eq!(status, 200);
+    let first = &voices["data"][0];
+    assert_eq!(first["voices"], json!(["speaker_a", "speaker_b"]));
+    assert_eq!(
+        (
+            first["default_voice"].as_str(),
+            first["sample_rate"].as_u64()
+        ),
+        (Some("speaker_a"), Some(16_000))
+    );
+}

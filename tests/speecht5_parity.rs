@@ -4,7 +4,7 @@
 //! max abs difference ≤ 1e-3 against GenAI, spectrogram close to transformers'.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use e2e_tests::{openvino_lib, read_f32, references_dir, tiny_model};
 use serde::Deserialize;
@@ -45,20 +45,19 @@ fn manifest() -> Manifest {
 }
 
 fn engine() -> &'static SpeechT5 {
-    static ENGINE: OnceLock<(Runtime, SpeechT5)> = OnceLock::new();
-    &ENGINE
-        .get_or_init(|| {
-            let runtime = Runtime::new(RuntimeOptions {
+    static ENGINE: OnceLock<SpeechT5> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let runtime = Arc::new(
+            Runtime::new(RuntimeOptions {
                 library: openvino_lib(),
                 precision: Precision::F32,
                 threads: None,
                 cache_dir: None,
             })
-            .expect("runtime");
-            let engine = SpeechT5::load(&runtime, &tiny_model()).expect("tiny model");
-            (runtime, engine)
-        })
-        .1
+            .expect("runtime"),
+        );
+        SpeechT5::load(&runtime, &tiny_model(), 4).expect("tiny model")
+    })
 }
 
 fn load(array: &Array) -> Vec<f32> {

@@ -62,13 +62,13 @@ fn ms(d: Duration) -> f64 {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let started = Instant::now();
-    let runtime = Runtime::new(RuntimeOptions {
+    let runtime = std::sync::Arc::new(Runtime::new(RuntimeOptions {
         library: args.openvino_lib.clone(),
         precision: args.precision,
         threads: args.threads,
         cache_dir: None,
-    })?;
-    let engine = SpeechT5::load(&runtime, &args.model_dir)?;
+    })?);
+    let engine = SpeechT5::load(&runtime, &args.model_dir, 1)?;
     let load = started.elapsed();
     let voice = args.voice.clone().unwrap_or_else(|| {
         tts::engine::SpeechEngine::info(&engine)

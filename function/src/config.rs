@@ -51,6 +51,11 @@ pub struct Config {
     #[arg(long, env = "TTS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
 
+    /// Most utterances synthesized at once per model. Each concurrent utterance needs its own
+    /// compiled copy of the model (compiled when first needed), so memory grows with this.
+    #[arg(long, env = "TTS_SLOTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub slots: u16,
+
     /// Address of the local HTTP server (ignored inside Lambda).
     #[arg(long, env = "TTS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,

@@ -59,7 +59,7 @@ impl Models {
 
 /// The runtime and its models.
 pub struct Pipeline {
-    runtime: Runtime,
+    runtime: Arc<Runtime>,
     models: Models,
     load_time: Duration,
 }
@@ -73,8 +73,8 @@ impl Pipeline {
     /// Builds a pipeline: loads the runtime, then compiles every model.
     pub fn build(config: &Config) -> Result<Self, EngineError> {
         let started = Instant::now();
-        let runtime = Runtime::new(config.runtime_options())?;
-        let speecht5 = SpeechT5::load(&runtime, &config.model_dir)?;
+        let runtime = Arc::new(Runtime::new(config.runtime_options())?);
+        let speecht5 = SpeechT5::load(&runtime, &config.model_dir, usize::from(config.slots))?;
         let mut models = Models::default();
         let names = if config.model_names.is_empty() {
             vec!["speecht5".to_owned()]

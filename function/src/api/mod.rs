@@ -2,6 +2,7 @@
 //! that runs unchanged under Lambda (`lambda_http`) and as a local server. Knows the engine only
 //! through `SpeechEngine` and the `Models` table; nothing of OpenVINO.
 
+mod discovery;
 mod error;
 mod speech;
 
@@ -39,6 +40,18 @@ pub fn router(state: AppState) -> Router {
             "/v3/audio/speech",
             post(|s, h, b| speech::speech(s, Dialect::ModelServer, h, b))
                 .fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/models",
+            get(discovery::list_models).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/models/{*id}",
+            get(discovery::get_model).fallback(method_not_allowed),
+        )
+        .route(
+            "/v1/audio/voices",
+            get(discovery::list_voices).fallback(method_not_allowed),
         )
         .route("/health", get(health).fallback(method_not_allowed))
         .fallback(not_found)

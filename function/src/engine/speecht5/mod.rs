@@ -1,14 +1,20 @@
 //! Microsoft SpeechT5 on OpenVINO: tokenizer → encoder → stateful decoder loop → postnet →
 //! HiFi-GAN, with OpenVINO GenAI's `Text2SpeechPipeline` algorithm (the reference this engine is
-//! tested against). Owns the four compiled models and the per-utterance infer requests: compiled
-//! models are shared; each in-flight utterance gets its own requests (a fresh decoder request,
-//! since OpenVINO's C API cannot reset decoder state; pooled encoder/postnet/vocoder requests),
-//! so no lock is held across inference.
+//! tested against). Owns the compiled models and how concurrent utterances share them.
+//!
+//! Concurrency: OpenVINO 2026.4's CPU plugin corrupts a stateful decoder when two infer requests
+//! of one compiled model run at once (measured: wrong cross-attention shapes, heap corruption).
+//! So each in-flight utterance takes a *slot* (its own compiled copy of the four IRs) from a
+//! bounded pool, compiled on demand up to `slots`; the pool's lock is held only to take or give
+//! back a slot, never during inference. Inside a slot every tensor is borrowed, not copied: the
+//! encoder's outputs, the decoder's `output_sequence_out` fed back as `inputs_embeds`, and the
+//! postnet's output given to the vocoder. A fresh decoder request per utterance gives fresh
+//! decoder state (the C API cannot reset state).
 
 mod folder;
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use openvino::{CompiledModel, ElementType, InferRequest, Shape, Tensor};
@@ -84,18 +90,41 @@ pub enum Steps {
     Exactly(usize),
 }
 
-struct Compiled {
-    encoder: CompiledModel,
+/// One utterance's worth of compiled models: the decoder (a fresh request per utterance) and
+/// reusable requests of the stateless models.
+struct Slot {
     decoder: CompiledModel,
-    postnet: CompiledModel,
-    vocoder: CompiledModel,
-}
-
-/// Requests reused across utterances (stateless models only).
-struct StatelessRequests {
     encoder: InferRequest,
     postnet: InferRequest,
     vocoder: InferRequest,
+    /// Kept alive beside their requests.
+    _stateless: [CompiledModel; 3],
+}
+
+impl Slot {
+    /// Compiles the four IRs of `dir`; with `check`, verifies their signatures too.
+    fn compile(runtime: &Runtime, dir: &Path, check: bool) -> Result<Self, EngineError> {
+        let compile = |index: usize| {
+            let (xml, inputs, outputs) = SIGNATURES[index];
+            let path = dir.join(xml);
+            let model = runtime.compile(&path)?;
+            if check {
+                check_signature(&model, &path, inputs, outputs)?;
+            }
+            Ok::<_, EngineError>(model)
+        };
+        let mut encoder = compile(0)?;
+        let decoder = compile(1)?;
+        let mut postnet = compile(2)?;
+        let mut vocoder = compile(3)?;
+        Ok(Self {
+            encoder: encoder.create_infer_request().map_err(infer("encoder"))?,
+            postnet: postnet.create_infer_request().map_err(infer("postnet"))?,
+            vocoder: vocoder.create_infer_request().map_err(infer("vocoder"))?,
+            decoder,
+            _stateless: [encoder, postnet, vocoder],
+        })
+    }
 }
 
 /// A loaded SpeechT5 model.
@@ -106,8 +135,9 @@ pub struct SpeechT5 {
     tokenizer: CharTokenizer,
     eos_id: i64,
     voices: std::collections::BTreeMap<String, Vec<f32>>,
-    compiled: Mutex<Compiled>,
-    requests: Pool<StatelessRequests>,
+    runtime: Arc<Runtime>,
+    dir: PathBuf,
+    slots: Pool<Slot>,
 }
 
 impl std::fmt::Debug for SpeechT5 {
@@ -120,8 +150,9 @@ impl std::fmt::Debug for SpeechT5 {
 }
 
 impl SpeechT5 {
-    /// Loads and compiles the export in `dir`, checking every IR's signature.
-    pub fn load(runtime: &Runtime, dir: &Path) -> Result<Self, EngineError> {
+    /// Loads the export in `dir` and compiles its first slot, checking every IR's signature;
+    /// up to `slots` utterances run at once (further slots are compiled when first needed).
+    pub fn load(runtime: &Arc<Runtime>, dir: &Path, slots: usize) -> Result<Self, EngineError> {
         let folder = ModelFolder::open(dir)?;
         let tokenizer =
             CharTokenizer::from_file(&folder.file(folder::TOKENIZER_MODEL)).map_err(|e| {
@@ -136,20 +167,7 @@ impl SpeechT5 {
                 path: dir.to_owned(),
                 reason: format!("{} has no </s> piece", folder::TOKENIZER_MODEL),
             })?;
-        let mut compiled = SIGNATURES.iter().map(|(xml, inputs, outputs)| {
-            let path = folder.file(xml);
-            let model = runtime.compile(&path)?;
-            check_signature(&model, &path, inputs, outputs)?;
-            Ok(model)
-        });
-        let mut next = || compiled.next().expect("four signatures");
-        let compiled = Compiled {
-            encoder: next()?,
-            decoder: next()?,
-            postnet: next()?,
-            vocoder: next()?,
-        };
-
+        let first = Slot::compile(runtime, dir, true)?;
         let mut voices = folder.voices;
         if voices.is_empty() {
             tracing::warn!(dir = %dir.display(), "no voices/*.bin speaker embeddings: using an all-zero speaker as {FALLBACK_VOICE:?}");
@@ -172,8 +190,9 @@ impl SpeechT5 {
             tokenizer,
             eos_id,
             voices,
-            compiled: Mutex::new(compiled),
-            requests: Pool::default(),
+            runtime: Arc::clone(runtime),
+            dir: dir.to_owned(),
+            slots: Pool::new(slots, vec![first]),
         })
     }
 
@@ -244,13 +263,20 @@ impl SpeechT5 {
             });
         }
         let mut timings = Timings::default();
-        let mut stateless = self.requests.take(|| self.stateless_requests())?;
-        let mut decoder = self.decoder_request()?;
+        let mut slot = self
+            .slots
+            .take(|| Slot::compile(&self.runtime, &self.dir, false))?;
+        let slot = &mut *slot;
+        // A fresh request: fresh decoder state (≈0.1 ms to create).
+        let mut decoder = slot
+            .decoder
+            .create_infer_request()
+            .map_err(infer("decoder"))?;
 
         // Encoder.
         let input_ids =
             tensor(ElementType::I64, &[1, ids.len() as i64], ids).map_err(infer("encoder"))?;
-        let encoder = &mut stateless.encoder;
+        let encoder = &mut slot.encoder;
         encoder
             .set_tensor("input_ids", &input_ids)
             .map_err(infer("encoder"))?;
@@ -361,7 +387,7 @@ impl SpeechT5 {
             &raw,
         )
         .map_err(infer("postnet"))?;
-        let postnet = &mut stateless.postnet;
+        let postnet = &mut slot.postnet;
         postnet
             .set_tensor("raw_spectrogram", &raw)
             .map_err(infer("postnet"))?;
@@ -371,7 +397,7 @@ impl SpeechT5 {
         let spectrogram = postnet
             .get_tensor("postnet_spectrogram")
             .map_err(infer("postnet"))?;
-        let vocoder = &mut stateless.vocoder;
+        let vocoder = &mut slot.vocoder;
         vocoder
             .set_tensor("spectrogram", &spectrogram)
             .map_err(infer("vocoder"))?;
@@ -400,29 +426,9 @@ impl SpeechT5 {
         })
     }
 
-    fn stateless_requests(&self) -> Result<StatelessRequests, EngineError> {
-        let mut compiled = self.lock_compiled();
-        let make =
-            |model: &mut CompiledModel, stage| model.create_infer_request().map_err(infer(stage));
-        Ok(StatelessRequests {
-            encoder: make(&mut compiled.encoder, "encoder")?,
-            postnet: make(&mut compiled.postnet, "postnet")?,
-            vocoder: make(&mut compiled.vocoder, "vocoder")?,
-        })
-    }
-
-    /// A decoder request with fresh state (≈0.1 ms to create).
-    fn decoder_request(&self) -> Result<InferRequest, EngineError> {
-        self.lock_compiled()
-            .decoder
-            .create_infer_request()
-            .map_err(infer("decoder"))
-    }
-
-    fn lock_compiled(&self) -> std::sync::MutexGuard<'_, Compiled> {
-        self.compiled
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Most utterances that run at once, and slots compiled so far.
+    pub fn slots(&self) -> (usize, usize) {
+        (self.slots.capacity(), self.slots.created())
     }
 }
 
