@@ -136,6 +136,7 @@ def main():
         "threads": args.threads, "repeats": args.repeats, "warmup": args.warmup, "precision": args.precision,
         "versions": {"openvino": ov.__version__, "openvino_genai": ov_genai.__version__},
     }
+    result["loadavg_start"] = os.getloadavg()
     result["genai"] = bench_genai(args, speaker, args.text)
     result["token_count"] = result["genai"]["token_count"]
 
@@ -145,6 +146,7 @@ def main():
         result["torch"] = bench_torch(args, speaker, args.text, torch_dir, voc_dir)
         if result["torch"]["token_count"] != result["token_count"]:
             print("warning: token counts differ between GenAI and transformers", file=sys.stderr)
+    result["loadavg_end"] = os.getloadavg()
     json.dump(result, sys.stdout, indent=1)
     print()
 
