@@ -114,6 +114,7 @@ impl Runtime {
 
     /// Reads an IR (`.xml` beside its `.bin`) and compiles it for the CPU.
     pub fn compile(&self, xml: &Path) -> Result<openvino::CompiledModel, EngineError> {
+        let started = std::time::Instant::now();
         let bin = xml.with_extension("bin");
         let what = || format!("reading and compiling {}", xml.display());
         let mut core = self
@@ -126,11 +127,20 @@ impl Runtime {
                 what: what(),
                 source,
             })?;
-        core.compile_model(&model, DeviceType::CPU)
+        let read = started.elapsed();
+        let compiled = core
+            .compile_model(&model, DeviceType::CPU)
             .map_err(|source| EngineError::Setup {
                 what: what(),
                 source,
-            })
+            })?;
+        tracing::debug!(
+            ir = %xml.display(),
+            read_ms = read.as_secs_f64() * 1e3,
+            compile_ms = (started.elapsed() - read).as_secs_f64() * 1e3,
+            "compiled"
+        );
+        Ok(compiled)
     }
 }
 
