@@ -269,3 +269,33 @@ fn discovery_routes_list_models_and_voices() {
         (Some("speaker_a"), Some(16_000))
     );
 }
+
+#[test]
+fn the_load_test_runner_reports_on_a_running_function() {
+    let server = Server::start(&[]);
+    let output = std::process::Command::new(e2e_tests::binary("tts-loadtest", "loadtest"))
+        .args([
+            "--url",
+            &server.url,
+            "--requests",
+            "4",
+            "--concurrency",
+            "2",
+            "--max-seconds",
+            "60",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["statuses"], json!({"200": 4}));
+    let p50 = report["latency_ms"]["p50"].as_f64().unwrap();
+    let p99 = report["latency_ms"]["p99"].as_f64().unwrap();
+    assert!(p50 > 0.0 && p99 >= p50, "{report}");
+    assert!(report["audio_seconds_total"].as_f64().unwrap() > 0.0);
+    assert!(report["server_rtf_p50"].as_f64().unwrap() > 0.0);
+}

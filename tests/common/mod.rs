@@ -53,30 +53,34 @@ pub fn read_f32(path: &Path) -> Vec<f32> {
         .collect()
 }
 
-/// Builds the `bootstrap` binary once per test process and returns its path.
-pub fn bootstrap() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
+/// Builds a workspace binary (once per test process and binary) and returns its path.
+pub fn binary(package: &str, name: &str) -> PathBuf {
+    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<String, PathBuf>>> =
+        OnceLock::new();
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    built
+        .entry(name.to_owned())
+        .or_insert_with(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let status = Command::new(cargo)
-                .args([
-                    "build",
-                    "--quiet",
-                    "-p",
-                    "tts-function",
-                    "--bin",
-                    "bootstrap",
-                ])
+                .args(["build", "--quiet", "-p", package, "--bin", name])
                 .current_dir(repo())
                 .status()
                 .expect("cargo runs");
-            assert!(status.success(), "building bootstrap failed");
+            assert!(status.success(), "building {name} failed");
             let target = std::env::var_os("CARGO_TARGET_DIR")
                 .map_or_else(|| repo().join("target"), PathBuf::from);
-            target.join("debug/bootstrap")
+            target.join("debug").join(name)
         })
         .clone()
+}
+
+/// The function's `bootstrap` binary, built.
+pub fn bootstrap() -> PathBuf {
+    binary("tts-function", "bootstrap")
 }
 
 /// A `bootstrap` process serving on a free local port; killed on drop.
