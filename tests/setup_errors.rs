@@ -1,6 +1,7 @@
 //! Guards start-up: a bad set-up stops `bootstrap` with one clear error naming what is wrong and
 //! how to fix it (missing runtime library, missing or incomplete model folder, an IR whose
-//! inputs are not SpeechT5's), instead of a panic or a server that fails every request.
+//! inputs are not SpeechT5's), instead of a panic or a server that fails every request; and a folder
+//! without `voices/` (as exported from microsoft/speecht5_tts) loads with a default speaker.
 
 use std::path::Path;
 
@@ -97,4 +98,30 @@ fn a_voice_file_of_the_wrong_size_is_refused() {
         stderr.contains("short.bin") && stderr.contains("512 little-endian f32"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_folder_without_voices_loads_with_a_default_speaker() {
+    // A folder exported from microsoft/speecht5_tts has no voices/: it must load unchanged.
+    let dir = scratch("novoices");
+    copy_dir(&tiny_model(), &dir);
+    std::fs::remove_dir_all(dir.join("voices")).unwrap();
+    let server = e2e_tests::Server::start(&[("TTS_MODEL_DIR", dir.to_str().unwrap())]);
+    let client = reqwest::blocking::Client::new();
+    let voices: serde_json::Value = client
+        .get(format!("{}/v1/audio/voices", server.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(voices["data"][0]["voices"], serde_json::json!(["default"]));
+    let response = client
+        .post(format!("{}/v1/audio/speech", server.url))
+        .json(&serde_json::json!({"model": "speecht5", "input": "Hello.", "voice": "default"}))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().unwrap().len() > 44);
+    drop(server);
+    std::fs::remove_dir_all(&dir).ok();
 }
