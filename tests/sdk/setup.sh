@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what the SDK suite (tests/sdk) needs on a fresh machine, without prompts:
+#   - .venv-sdk: the pinned Python packages of tests/sdk/requirements.txt (reinstalled when the
+#     file changes);
+#   - .venv-tools: cargo-lambda 1.9.2 from PyPI (the same folder function/run.sh uses);
+#   - ffmpeg/ffprobe (the independent decoder the tests check audio with) and curl, with apt-get
+#     when missing (CI runs as root on a fresh Debian machine).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo"
+
+missing=()
+command -v ffprobe >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if ((${#missing[@]})); then
+  echo "Installing ${missing[*]} with apt-get ..."
+  sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+venv="$repo/.venv-sdk"
+requirements="$repo/tests/sdk/requirements.txt"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$requirements" | cut -d' ' -f1)
+if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "Installing the SDK suite's Python packages into $venv ..."
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$want" >"$stamp"
+fi
+
+tools="$repo/.venv-tools"
+if [[ ! -x "$tools/bin/cargo-lambda" ]]; then
+  echo "Installing cargo-lambda (PyPI) into $tools ..."
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
+fi
+echo "SDK suite ready: $("$venv/bin/python" -c 'import openai; print("openai", openai.__version__)'), $("$tools/bin/cargo-lambda" lambda --version 2>/dev/null || echo cargo-lambda), $(ffprobe -version | head -1 | cut -d' ' -f1-3)"
