@@ -1,38 +1,43 @@
-//! 16-bit PCM WAV encoding with `hound`.
+//! 16-bit PCM WAV files: a 44-byte RIFF header written by hand, then the samples.
+//!
+//! Whole files only (sizes are known); nothing here can fail or panic.
 
-use std::io::Cursor;
+use super::pcm::to_i16;
 
-/// Encodes mono f32 samples (clipped to [-1, 1]) as a 16-bit PCM WAV file.
+/// Encodes mono f32 samples (clipped to [-1, 1]) as a 16-bit PCM WAV file at `sample_rate`.
 pub fn encode_wav_pcm16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut out = Cursor::new(Vec::with_capacity(44 + samples.len() * 2));
-    {
-        let mut writer =
-            hound::WavWriter::new(&mut out, spec).expect("writing to memory cannot fail");
-        let mut pcm = writer.get_i16_writer(samples.len() as u32);
-        for &s in samples {
-            pcm.write_sample(to_i16(s));
-        }
-        pcm.flush().expect("writing to memory cannot fail");
-        writer.finalize().expect("writing to memory cannot fail");
-    }
-    out.into_inner()
-}
+    const CHANNELS: u16 = 1;
+    const BITS: u16 = 16;
+    let block_align = CHANNELS * BITS / 8;
+    // RIFF sizes are u32; keep whole samples if a (37-hour) clip would overflow them.
+    let max_samples = (u32::MAX as usize - 36) / usize::from(block_align);
+    let samples = &samples[..samples.len().min(max_samples)];
+    let data_len = (samples.len() * usize::from(block_align)) as u32;
 
-/// One sample to 16-bit PCM, clipping out-of-range values (and NaN to 0).
-fn to_i16(s: f32) -> i16 {
-    let s = if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) };
-    (s * f32::from(i16::MAX)).round() as i16
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVE");
+    out.extend_from_slice(b"fmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // WAVE_FORMAT_PCM
+    out.extend_from_slice(&CHANNELS.to_le_bytes());
+    out.extend_from_slice(&sample_rate.to_le_bytes());
+    out.extend_from_slice(&(sample_rate.saturating_mul(u32::from(block_align))).to_le_bytes());
+    out.extend_from_slice(&block_align.to_le_bytes());
+    out.extend_from_slice(&BITS.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    for &s in samples {
+        out.extend_from_slice(&to_i16(s).to_le_bytes());
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Cursor;
 
     #[test]
     fn samples_survive_a_round_trip_through_hound() {
@@ -41,6 +46,7 @@ mod tests {
         let mut reader = hound::WavReader::new(Cursor::new(bytes)).unwrap();
         assert_eq!(reader.spec().sample_rate, 16_000);
         assert_eq!(reader.spec().bits_per_sample, 16);
+        assert_eq!(reader.spec().channels, 1);
         let decoded: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
         assert_eq!(decoded.len(), samples.len());
         for (d, s) in decoded.iter().zip(&samples) {
@@ -49,9 +55,34 @@ mod tests {
     }
 
     #[test]
-    fn out_of_range_samples_are_clipped_not_wrapped() {
-        assert_eq!(to_i16(1.7), i16::MAX);
-        assert_eq!(to_i16(-3.0), -i16::MAX);
-        assert_eq!(to_i16(f32::NAN), 0);
+    fn an_empty_clip_is_a_valid_44_byte_file() {
+        let bytes = encode_wav_pcm16(&[], 22_050);
+        assert_eq!(bytes.len(), 44);
+        let reader = hound::WavReader::new(Cursor::new(bytes)).unwrap();
+        assert_eq!(reader.len(), 0);
+        assert_eq!(reader.spec().sample_rate, 22_050);
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use super::super::pcm::to_i16;
+    use crate::audio::test_signal::{decode_with_symphonia, test_clip};
+    use crate::audio::{encode, AudioFormat};
+
+    #[test]
+    fn wav_keeps_the_input_rate_and_symphonia_reads_it_bit_exact() {
+        let (rate, clip) = test_clip();
+        for input_rate in [rate, 22_050] {
+            let encoded = encode(AudioFormat::Wav, &clip, input_rate).unwrap();
+            assert_eq!(encoded.sample_rate, input_rate);
+            assert_eq!(encoded.content_type, "audio/wav");
+            let (got_rate, decoded) = decode_with_symphonia(encoded.bytes, "wav");
+            assert_eq!(got_rate, input_rate);
+            assert_eq!(decoded.len(), clip.len());
+            for (d, s) in decoded.iter().zip(&clip) {
+                assert_eq!((d * 32768.0).round() as i16, to_i16(*s));
+            }
+        }
     }
 }
