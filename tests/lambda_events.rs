@@ -3,7 +3,6 @@
 //! comes back as a WAV; a bad body in an event gets the same OpenAI-shaped 400.
 
 use std::io::Cursor;
-use std::sync::Arc;
 
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use axum::body::to_bytes;
@@ -23,11 +22,9 @@ fn app() -> axum::Router {
         "--model-dir",
         tiny_model().to_str().unwrap(),
     ]);
-    let pipeline = Pipeline::build(&config).expect("pipeline");
-    router(AppState {
-        models: Arc::new(pipeline.models().clone()),
-        max_input_chars: config.max_input_chars,
-    })
+    let settings = config.settings(true).expect("settings");
+    let pipeline = Pipeline::build(config.runtime_options(), &settings).expect("pipeline");
+    router(AppState::new(pipeline.models().clone(), settings.limits))
 }
 
 fn fixture() -> String {

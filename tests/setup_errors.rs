@@ -125,3 +125,49 @@ fn a_folder_without_voices_loads_with_a_default_speaker() {
     drop(server);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_voice_table_naming_a_missing_voice_is_refused_at_start() {
+    let dir = scratch("table");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("tts.toml");
+    let model = tiny_model();
+    std::fs::write(
+        &config,
+        format!(
+            "[[models]]\nid = \"speecht5\"\nfamily = \"speecht5\"\ndir = {:?}\n[models.voices]\nalloy = \"narrator\"\n",
+            model.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = run_to_exit(&[("TTS_CONFIG", config.to_str().unwrap())]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(!ok);
+    assert!(
+        stderr.contains("\"alloy\"") && stderr.contains("\"narrator\""),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_broken_configuration_file_is_named_with_the_problem() {
+    let dir = scratch("config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("tts.toml");
+    std::fs::write(
+        &config,
+        "[[models]]\nid = \"x\"\nfamily = \"tacotron\"\ndir = \"m\"\n",
+    )
+    .unwrap();
+    let (ok, stderr) = run_to_exit(&[("TTS_CONFIG", config.to_str().unwrap())]);
+    let (missing_ok, missing) = run_to_exit(&[("TTS_CONFIG", "/nonexistent/tts.toml")]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        !ok && stderr.contains("tts.toml") && stderr.contains("tacotron"),
+        "{stderr}"
+    );
+    assert!(
+        !missing_ok && missing.contains("/nonexistent/tts.toml") && missing.contains("TTS_CONFIG"),
+        "{missing}"
+    );
+}

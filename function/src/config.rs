@@ -1,17 +1,23 @@
-//! The function's configuration: one type, read from command-line flags and environment
-//! variables (every flag has one), validated at start. `--help` lists them all.
+//! The function's configuration: one file (TOML: models, their names and voice tables, limits)
+//! plus flags and environment variables (every flag has one; they override the file), resolved
+//! and validated at start into [`Settings`]. `bootstrap --help` lists the flags.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
+use serde::Deserialize;
 
 use crate::engine::{Precision, RuntimeOptions, OPENVINO_C_LIBRARY};
 
 /// The repository this binary was built from (for development defaults).
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-/// Configuration of the speech function.
+/// Largest payload a buffered Lambda function-URL response may carry (after base64).
+pub const LAMBDA_BUFFERED_LIMIT: usize = 6 * 1024 * 1024;
+
+/// Flags and environment variables.
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "bootstrap",
@@ -19,25 +25,19 @@ const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     about = "OpenAI-compatible text-to-speech (SpeechT5 on OpenVINO), as an AWS Lambda function or a local HTTP server"
 )]
 pub struct Config {
+    /// Configuration file (TOML): models, names, voice tables, limits. Relative model folders in
+    /// it are relative to the file.
+    #[arg(long, env = "TTS_CONFIG", default_value_os_t = PathBuf::from(REPO).join("function/tts.toml"))]
+    pub config: PathBuf,
+
     /// Path of OpenVINO's C library. Default: `openvino/lib/` beside the executable, else
     /// `/opt/openvino/lib/` (a Lambda layer), else the repository's `.openvino/lib/`.
     #[arg(long, env = "OPENVINO_LIB", default_value_os_t = default_openvino_lib())]
     pub openvino_lib: PathBuf,
 
-    /// SpeechT5 export folder (optimum-intel layout). Default: the repository's tiny
-    /// random-weight test model, which exercises the pipeline but speaks noise.
-    #[arg(long, env = "TTS_MODEL_DIR", default_value_os_t = PathBuf::from(REPO).join("tests/fixtures/speecht5-tiny/model"))]
-    pub model_dir: PathBuf,
-
-    /// Names clients may use for the model, comma-separated; the first is its id in `/v1/models`.
-    /// OpenAI's own names are included so code written for OpenAI runs unchanged.
-    #[arg(
-        long,
-        env = "TTS_MODEL_NAMES",
-        value_delimiter = ',',
-        default_value = "speecht5,microsoft/speecht5_tts,tts-1,tts-1-hd,gpt-4o-mini-tts"
-    )]
-    pub model_names: Vec<String>,
+    /// Model folder of the first configured model (overrides the file).
+    #[arg(long, env = "TTS_MODEL_DIR")]
+    pub model_dir: Option<PathBuf>,
 
     /// Inference precision. f32 matches the reference pipelines; this CPU would pick bf16.
     #[arg(long, env = "TTS_PRECISION", value_enum, default_value_t = Precision::F32)]
@@ -51,18 +51,129 @@ pub struct Config {
     #[arg(long, env = "TTS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Most utterances synthesized at once per model. Each concurrent utterance needs its own
-    /// compiled copy of the model (compiled when first needed), so memory grows with this.
-    #[arg(long, env = "TTS_SLOTS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
-    pub slots: u16,
-
     /// Address of the local HTTP server (ignored inside Lambda).
     #[arg(long, env = "TTS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
-    /// Longest accepted `input`, in characters.
-    #[arg(long, env = "TTS_MAX_INPUT_CHARS", default_value_t = 4096)]
+    /// Most utterances synthesized at once per model (overrides the file). Each needs its own
+    /// compiled copy of the model, compiled when first needed.
+    #[arg(long, env = "TTS_SLOTS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub slots: Option<u16>,
+
+    /// Requests allowed to wait for a slot before new ones get 429 (overrides the file).
+    #[arg(long, env = "TTS_MAX_QUEUE")]
+    pub max_queue: Option<usize>,
+
+    /// Longest accepted `input`, in characters (overrides the file).
+    #[arg(long, env = "TTS_MAX_INPUT_CHARS")]
+    pub max_input_chars: Option<usize>,
+
+    /// Largest accepted request body in bytes (overrides the file).
+    #[arg(long, env = "TTS_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// Largest response payload in bytes after base64 (0: no limit). Default: 6 MB inside
+    /// Lambda (the buffered function-URL limit), no limit outside.
+    #[arg(long, env = "TTS_MAX_RESPONSE_BYTES")]
+    pub max_response_bytes: Option<usize>,
+}
+
+/// A configuration problem, reported at start.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration {}: {reason}", path.display())]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The file's shape.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    limits: FileLimits,
+    #[serde(default)]
+    models: Vec<FileModel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_input_chars: Option<usize>,
+    max_instructions_chars: Option<usize>,
+    max_body_bytes: Option<usize>,
+    max_response_bytes: Option<usize>,
+    slots: Option<u16>,
+    max_queue: Option<usize>,
+    sentence_pause_ms: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileModel {
+    id: String,
+    family: Family,
+    dir: PathBuf,
+    #[serde(default)]
+    aliases: Vec<String>,
+    default_voice: Option<String>,
+    #[serde(default)]
+    voices: BTreeMap<String, String>,
+}
+
+/// Which engine runs a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Microsoft SpeechT5 exported by optimum-intel.
+    Speecht5,
+}
+
+/// One configured model.
+#[derive(Clone, Debug)]
+pub struct ModelSettings {
+    /// Its id in `/v1/models`.
+    pub id: String,
+    /// Its engine.
+    pub family: Family,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Other names clients may use.
+    pub aliases: Vec<String>,
+    /// The voice used when none is given (on `/v3`) or an unknown one falls back.
+    pub default_voice: Option<String>,
+    /// Client voice names (such as OpenAI's) → the model's voices.
+    pub voices: BTreeMap<String, String>,
+}
+
+/// Limits applied by the HTTP contract.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Longest `input` in characters.
     pub max_input_chars: usize,
+    /// Longest `instructions` in characters.
+    pub max_instructions_chars: usize,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Largest response payload after base64; `None`: unlimited.
+    pub max_response_bytes: Option<usize>,
+    /// Utterances synthesized at once per model.
+    pub slots: usize,
+    /// Requests that may wait for a slot.
+    pub max_queue: usize,
+    /// Silence between sentences of a long input.
+    pub sentence_pause_ms: u32,
+}
+
+/// The resolved configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Models, in file order.
+    pub models: Vec<ModelSettings>,
+    /// Limits.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -74,6 +185,75 @@ impl Config {
             threads: self.threads,
             cache_dir: self.cache_dir.clone(),
         }
+    }
+
+    /// Reads the file and applies the flags and environment variables over it.
+    pub fn settings(&self, in_lambda: bool) -> Result<Settings, ConfigError> {
+        let fail = |reason: String| ConfigError {
+            path: self.config.clone(),
+            reason,
+        };
+        let text = std::fs::read_to_string(&self.config).map_err(|e| {
+            fail(format!(
+                "cannot read it ({e}); set TTS_CONFIG or --config to a TOML file"
+            ))
+        })?;
+        let file: File = toml::from_str(&text).map_err(|e| fail(e.to_string()))?;
+        let base = self.config.parent().unwrap_or(Path::new("."));
+        let mut models: Vec<ModelSettings> = file
+            .models
+            .into_iter()
+            .map(|m| ModelSettings {
+                id: m.id,
+                family: m.family,
+                dir: if m.dir.is_absolute() {
+                    m.dir
+                } else {
+                    base.join(m.dir)
+                },
+                aliases: m.aliases,
+                default_voice: m.default_voice,
+                voices: m.voices,
+            })
+            .collect();
+        let first = models
+            .first_mut()
+            .ok_or_else(|| fail("no [[models]] configured".into()))?;
+        if let Some(dir) = &self.model_dir {
+            first.dir = dir.clone();
+        }
+        let mut names = std::collections::HashSet::new();
+        for model in &models {
+            for name in std::iter::once(&model.id).chain(&model.aliases) {
+                if name.is_empty() || !names.insert(name.clone()) {
+                    return Err(fail(format!("model name {name:?} is empty or used twice")));
+                }
+            }
+        }
+        let limits = file.limits;
+        let max_response_bytes = self
+            .max_response_bytes
+            .or(limits.max_response_bytes)
+            .or(in_lambda.then_some(LAMBDA_BUFFERED_LIMIT))
+            .filter(|&n| n > 0);
+        Ok(Settings {
+            models,
+            limits: Limits {
+                max_input_chars: self
+                    .max_input_chars
+                    .or(limits.max_input_chars)
+                    .unwrap_or(4096),
+                max_instructions_chars: limits.max_instructions_chars.unwrap_or(4096),
+                max_body_bytes: self
+                    .max_body_bytes
+                    .or(limits.max_body_bytes)
+                    .unwrap_or(256 * 1024),
+                max_response_bytes,
+                slots: usize::from(self.slots.or(limits.slots).unwrap_or(2).max(1)),
+                max_queue: self.max_queue.or(limits.max_queue).unwrap_or(8),
+                sentence_pause_ms: limits.sentence_pause_ms.unwrap_or(250),
+            },
+        })
     }
 }
 
@@ -113,4 +293,69 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with(file: &str, args: &[&str]) -> Result<Settings, ConfigError> {
+        let path = std::env::temp_dir().join(format!(
+            "tts-config-{}-{}.toml",
+            std::process::id(),
+            file.len()
+        ));
+        std::fs::write(&path, file).unwrap();
+        let mut argv = vec!["bootstrap", "--config", path.to_str().unwrap()];
+        argv.extend(args);
+        let settings = Config::parse_from(argv).settings(false);
+        std::fs::remove_file(&path).ok();
+        settings
+    }
+
+    #[test]
+    fn the_committed_file_is_valid() {
+        let config = Config::parse_from([
+            "bootstrap",
+            "--config",
+            &format!("{REPO}/function/tts.toml"),
+        ]);
+        let settings = config.settings(false).unwrap();
+        assert_eq!(settings.models[0].id, "speecht5");
+        assert!(settings.models[0].aliases.iter().any(|a| a == "tts-1"));
+        assert_eq!(settings.limits.max_input_chars, 4096);
+        assert_eq!(
+            settings.limits.max_response_bytes, None,
+            "no response limit outside Lambda"
+        );
+        assert_eq!(
+            config.settings(true).unwrap().limits.max_response_bytes,
+            Some(LAMBDA_BUFFERED_LIMIT)
+        );
+    }
+
+    #[test]
+    fn flags_override_the_file_and_relative_dirs_follow_the_file() {
+        let file = "[limits]\nmax_input_chars = 100\n[[models]]\nid = \"a\"\nfamily = \"speecht5\"\ndir = \"m\"\n";
+        let s = config_with(file, &["--max-input-chars", "50"]).unwrap();
+        assert_eq!(s.limits.max_input_chars, 50);
+        assert_eq!(s.models[0].dir, std::env::temp_dir().join("m"));
+        let s = config_with(file, &["--model-dir", "/x"]).unwrap();
+        assert_eq!(s.models[0].dir, PathBuf::from("/x"));
+    }
+
+    #[test]
+    fn duplicate_names_and_unknown_keys_are_refused() {
+        let dup = "[[models]]\nid = \"a\"\nfamily = \"speecht5\"\ndir = \"m\"\naliases = [\"a\"]\n";
+        assert!(config_with(dup, &[])
+            .unwrap_err()
+            .reason
+            .contains("used twice"));
+        let typo = "[[models]]\nid = \"a\"\nfamily = \"speecht5\"\ndir = \"m\"\nvoise = 1\n";
+        assert!(config_with(typo, &[]).unwrap_err().reason.contains("voise"));
+        assert!(config_with("", &[])
+            .unwrap_err()
+            .reason
+            .contains("no [[models]]"));
+    }
 }

@@ -9,4 +9,5 @@ pub mod audio;
 pub mod config;
 pub mod engine;
 pub mod pipeline;
+pub mod synthesis;
 pub mod text;

@@ -6,7 +6,6 @@
 //! otherwise with a plain local server on `--bind`.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
 use tts::api::{router, AppState};
@@ -18,11 +17,19 @@ async fn main() -> ExitCode {
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     init_tracing(in_lambda);
     let config = Config::parse();
+    let settings = match config.settings(in_lambda) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = config.runtime_options();
+    let build_settings = settings.clone();
     let pipeline =
-        match tokio::task::spawn_blocking(move || Pipeline::global(&config).map(|p| (p, config)))
-            .await
+        match tokio::task::spawn_blocking(move || Pipeline::global(runtime, &build_settings)).await
         {
-            Ok(Ok(built)) => built,
+            Ok(Ok(pipeline)) => pipeline,
             Ok(Err(error)) => {
                 eprintln!("error: {error}");
                 return ExitCode::FAILURE;
@@ -32,17 +39,14 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-    let (pipeline, config) = pipeline;
     tracing::info!(
         load_ms = pipeline.load_time().as_millis() as u64,
         precision = ?config.precision,
         models = ?pipeline.models().all().iter().map(|m| &m.id).collect::<Vec<_>>(),
+        limits = ?settings.limits,
         "pipeline ready"
     );
-    let app = router(AppState {
-        models: Arc::new(pipeline.models().clone()),
-        max_input_chars: config.max_input_chars,
-    });
+    let app = router(AppState::new(pipeline.models().clone(), settings.limits));
 
     if in_lambda {
         if let Err(error) = lambda_http::run(app).await {

@@ -1,28 +1,45 @@
 //! The pipeline: every configured model, built once per process (per warm Lambda container) in a
-//! global `once_cell` and shared by all requests. Owns the mapping from client-facing model
-//! names to engines; its public surface has no OpenVINO types.
+//! global `once_cell` and shared by all requests. Owns the mapping from client-facing model and
+//! voice names to engines and their voices; its public surface has no OpenVINO types.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use once_cell::sync::OnceCell;
 
-use crate::config::Config;
+use crate::config::{Family, ModelSettings, Settings};
 use crate::engine::speecht5::SpeechT5;
-use crate::engine::{EngineError, Runtime, SpeechEngine};
+use crate::engine::{EngineError, Runtime, RuntimeOptions, SpeechEngine};
 
 static PIPELINE: OnceCell<Pipeline> = OnceCell::new();
+
+/// OpenAI's voice names, which every model answers to through its voice table.
+pub const OPENAI_VOICES: [&str; 13] = [
+    "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
+    "marin", "cedar",
+];
 
 /// A model as clients see it.
 #[derive(Clone)]
 pub struct ServedModel {
     /// The id listed in `/v1/models`.
     pub id: String,
-    /// Every name that resolves to it.
+    /// Every name that resolves to it (the id first).
     pub names: Vec<String>,
     /// The engine.
     pub engine: Arc<dyn SpeechEngine>,
+    /// Client voice name → engine voice (the engine's own voices map to themselves).
+    pub voices: BTreeMap<String, String>,
+    /// Engine voice used when none is given, or for an unknown one on `/v3`.
+    pub default_voice: String,
+}
+
+impl ServedModel {
+    /// The engine voice a client voice name stands for.
+    pub fn voice(&self, name: &str) -> Option<&str> {
+        self.voices.get(name).map(String::as_str)
+    }
 }
 
 /// The models this process serves.
@@ -33,17 +50,59 @@ pub struct Models {
 }
 
 impl Models {
-    /// Adds an engine under `names` (the first is its id).
-    pub fn add(&mut self, names: &[String], engine: Arc<dyn SpeechEngine>) {
+    /// Adds an engine under its configured names and voice table; unknown voices in the table
+    /// are a configuration error.
+    pub fn add(
+        &mut self,
+        settings: &ModelSettings,
+        engine: Arc<dyn SpeechEngine>,
+    ) -> Result<(), String> {
+        let info = engine.info();
+        let own: Vec<&String> = info.voices.iter().collect();
+        if own.is_empty() {
+            return Err(format!("model {:?} has no voices", settings.id));
+        }
+        let mut voices: BTreeMap<String, String> =
+            own.iter().map(|v| ((*v).clone(), (*v).clone())).collect();
+        // OpenAI's names spread over the model's voices, unless the table says otherwise.
+        for (i, name) in OPENAI_VOICES.iter().enumerate() {
+            voices
+                .entry((*name).to_owned())
+                .or_insert_with(|| own[i % own.len()].clone());
+        }
+        for (name, target) in &settings.voices {
+            if !info.voices.contains(target) {
+                return Err(format!(
+                    "model {:?}: voice {name:?} maps to {target:?}, which is not one of its voices {:?}",
+                    settings.id, info.voices
+                ));
+            }
+            voices.insert(name.clone(), target.clone());
+        }
+        let default_voice = match &settings.default_voice {
+            Some(v) => voices.get(v).cloned().ok_or_else(|| {
+                format!(
+                    "model {:?}: default_voice {v:?} is not one of its voices",
+                    settings.id
+                )
+            })?,
+            None => info.default_voice.clone(),
+        };
         let index = self.served.len();
-        for name in names {
-            self.by_name.entry(name.clone()).or_insert(index);
+        let names: Vec<String> = std::iter::once(settings.id.clone())
+            .chain(settings.aliases.iter().cloned())
+            .collect();
+        for name in &names {
+            self.by_name.insert(name.clone(), index);
         }
         self.served.push(ServedModel {
-            id: names[0].clone(),
-            names: names.to_vec(),
+            id: settings.id.clone(),
+            names,
             engine,
+            voices,
+            default_voice,
         });
+        Ok(())
     }
 
     /// The model a client-facing name refers to.
@@ -65,23 +124,32 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// The process-wide pipeline, built on first call from `config` (later calls ignore it).
-    pub fn global(config: &Config) -> Result<&'static Pipeline, EngineError> {
-        PIPELINE.get_or_try_init(|| Self::build(config))
+    /// The process-wide pipeline, built on first call (later calls return it unchanged).
+    pub fn global(
+        runtime: RuntimeOptions,
+        settings: &Settings,
+    ) -> Result<&'static Pipeline, EngineError> {
+        PIPELINE.get_or_try_init(|| Self::build(runtime, settings))
     }
 
-    /// Builds a pipeline: loads the runtime, then compiles every model.
-    pub fn build(config: &Config) -> Result<Self, EngineError> {
+    /// Builds a pipeline: loads the runtime, then every configured model.
+    pub fn build(runtime: RuntimeOptions, settings: &Settings) -> Result<Self, EngineError> {
         let started = Instant::now();
-        let runtime = Arc::new(Runtime::new(config.runtime_options())?);
-        let speecht5 = SpeechT5::load(&runtime, &config.model_dir, usize::from(config.slots))?;
+        let runtime = Arc::new(Runtime::new(runtime)?);
         let mut models = Models::default();
-        let names = if config.model_names.is_empty() {
-            vec!["speecht5".to_owned()]
-        } else {
-            config.model_names.clone()
-        };
-        models.add(&names, Arc::new(speecht5));
+        for model in &settings.models {
+            let engine: Arc<dyn SpeechEngine> = match model.family {
+                Family::Speecht5 => {
+                    Arc::new(SpeechT5::load(&runtime, &model.dir, settings.limits.slots)?)
+                }
+            };
+            models
+                .add(model, engine)
+                .map_err(|reason| EngineError::ModelFolder {
+                    path: model.dir.clone(),
+                    reason,
+                })?;
+        }
         Ok(Self {
             runtime,
             models,

@@ -25,6 +25,7 @@ import pytest
 
 from conftest import (
     FUNCTION_ENV,
+    REPO,
     HTTP_TIMEOUT,
     decode,
     http,
@@ -390,9 +391,13 @@ def test_the_lambda_adapter_answers_the_same_bytes_as_the_plain_local_server(cli
 
 
 def test_settings_reach_the_function_through_the_environment_watch_inherits(tmp_path):
+    config = tmp_path / "tts.toml"
+    model_dir = REPO / "tests/fixtures/speecht5-tiny/model"
+    config.write_text(
+        f'[[models]]\nid = "env-file-model"\nfamily = "speecht5"\ndir = "{model_dir}"\naliases = ["tts-1"]\n'
+    )
     env_file = tmp_path / "function.env"
-    # An env file keeps commas (`--env-var` would split them).
-    env_file.write_text("TTS_MODEL_NAMES=env-file-model,tts-1\n")
+    env_file.write_text(f"TTS_CONFIG={config}\n")
     url, process, _log, _ = start_watch(
         "watch-env", {**FUNCTION_ENV, "TTS_MAX_INPUT_CHARS": "20"}, ["--env-file", str(env_file)]
     )

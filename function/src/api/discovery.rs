@@ -54,7 +54,8 @@ pub async fn list_voices(State(state): State<AppState>) -> Json<Value> {
                 "model": m.id,
                 "aliases": m.names,
                 "voices": info.voices,
-                "default_voice": info.default_voice,
+                "default_voice": m.default_voice,
+                "voice_table": m.voices,
                 "sample_rate": info.sample_rate,
             })
         })

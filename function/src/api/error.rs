@@ -2,7 +2,7 @@
 //! OpenAI error `type`, `param` and `code`. Bodies have OpenAI's shape
 //! `{"error":{"message","type","param","code"}}`; internal faults are logged, never leaked.
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -10,13 +10,15 @@ use serde_json::json;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The body is not valid JSON.
-    #[error("We could not parse the JSON body of your request: {0}. Send a JSON object such as {{\"model\": \"tts-1\", \"input\": \"Hello\", \"voice\": \"alloy\"}}.")]
+    #[error("We could not parse the JSON body of your request ({0}). Send a JSON object such as {{\"model\": \"tts-1\", \"input\": \"Hello\", \"voice\": \"alloy\"}}.")]
     InvalidJson(String),
     /// A field is missing, of the wrong type or out of range.
     #[error("{message}")]
     InvalidField {
         /// The field.
         param: &'static str,
+        /// OpenAI-style code.
+        code: &'static str,
         /// What is wrong with it.
         message: String,
     },
@@ -33,6 +35,9 @@ pub enum ApiError {
         /// The model.
         model: String,
     },
+    /// The format's encoder was left out of this build.
+    #[error("response_format '{0}' is not available in this build of the function (its encoder is a cargo feature that was not enabled); choose mp3, opus, flac, wav or pcm.")]
+    FormatNotBuilt(&'static str),
     /// Nothing is served at this path.
     #[error("Unknown request URL: {method} {path}. Use POST /v1/audio/speech.")]
     RouteNotFound {
@@ -52,7 +57,27 @@ pub enum ApiError {
     /// The body is not JSON by its content type.
     #[error("Unsupported Content-Type '{0}': send the request body as JSON with 'Content-Type: application/json'.")]
     UnsupportedMediaType(String),
-    /// The engine failed: logged with its cause, answered without it.
+    /// The request body is larger than allowed.
+    #[error("The request body is larger than {max} bytes.")]
+    BodyTooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// The audio would not fit in a buffered response.
+    #[error("The audio is {bytes} bytes, more than a buffered response can carry ({max} bytes after base64 encoding). Shorten the input, choose a compressed response_format such as mp3 or opus, or use streaming.")]
+    ResponseTooLarge {
+        /// Size of the encoded audio.
+        bytes: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Every synthesis place is taken.
+    #[error("The function is busy synthesizing other requests. Retry after {retry_after_secs} s.")]
+    Saturated {
+        /// Seconds to wait before retrying.
+        retry_after_secs: u32,
+    },
+    /// An internal fault (already logged with its cause).
     #[error("The server had an error while processing your request. Please retry.")]
     Internal,
 }
@@ -71,8 +96,8 @@ impl ApiError {
         const INVALID: &str = "invalid_request_error";
         match self {
             Self::InvalidJson(_) => (S::BAD_REQUEST, INVALID, None, Some("invalid_json")),
-            Self::InvalidField { param, .. } => {
-                (S::BAD_REQUEST, INVALID, Some(param), Some("invalid_value"))
+            Self::InvalidField { param, code, .. } => {
+                (S::BAD_REQUEST, INVALID, Some(param), Some(code))
             }
             Self::ModelNotFound(_) => (
                 S::NOT_FOUND,
@@ -85,6 +110,12 @@ impl ApiError {
                 INVALID,
                 Some("voice"),
                 Some("invalid_value"),
+            ),
+            Self::FormatNotBuilt(_) => (
+                S::BAD_REQUEST,
+                INVALID,
+                Some("response_format"),
+                Some("unsupported_value"),
             ),
             Self::RouteNotFound { .. } => (S::NOT_FOUND, INVALID, None, Some("unknown_url")),
             Self::MethodNotAllowed { .. } => (
@@ -99,16 +130,46 @@ impl ApiError {
                 None,
                 Some("unsupported_media_type"),
             ),
+            Self::BodyTooLarge { .. } => (
+                S::PAYLOAD_TOO_LARGE,
+                INVALID,
+                None,
+                Some("request_too_large"),
+            ),
+            Self::ResponseTooLarge { .. } => (
+                S::PAYLOAD_TOO_LARGE,
+                INVALID,
+                Some("input"),
+                Some("response_too_large"),
+            ),
+            Self::Saturated { .. } => (
+                S::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                None,
+                Some("rate_limit_exceeded"),
+            ),
             Self::Internal => (S::INTERNAL_SERVER_ERROR, "server_error", None, None),
         }
     }
 
-    /// Shorthand for [`ApiError::InvalidField`].
+    /// Shorthand for an invalid field with code `invalid_value`.
     pub fn field(param: &'static str, message: impl Into<String>) -> Self {
         Self::InvalidField {
             param,
+            code: "invalid_value",
             message: message.into(),
         }
+    }
+
+    /// Logs an internal fault with its cause and returns the error the client sees.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(cause = %cause, "internal error");
+        Self::Internal
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.classify().0
     }
 }
 
@@ -116,6 +177,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind, param, code) = self.classify();
         let body = json!({"error": {"message": self.to_string(), "type": kind, "param": param, "code": code}});
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Self::Saturated { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 }

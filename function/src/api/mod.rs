@@ -1,23 +1,28 @@
 //! The HTTP contract: routes, request validation and OpenAI-shaped errors, as one axum `Router`
-//! that runs unchanged under Lambda (`lambda_http`) and as a local server. Knows the engine only
-//! through `SpeechEngine` and the `Models` table; nothing of OpenVINO.
+//! that runs unchanged under Lambda (`lambda_http`) and as a local server, with one structured
+//! log line per request. Knows the engine only through `SpeechEngine` and the `Models` table;
+//! nothing of OpenVINO.
 
 mod discovery;
 mod error;
 mod speech;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::Method;
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
+use tokio::sync::Semaphore;
 
 pub use error::ApiError;
 pub use speech::Dialect;
 
+use crate::config::Limits;
 use crate::pipeline::Models;
 
 /// State shared by the handlers.
@@ -25,8 +30,36 @@ use crate::pipeline::Models;
 pub struct AppState {
     /// The served models.
     pub models: Arc<Models>,
-    /// Longest accepted `input`.
-    pub max_input_chars: usize,
+    /// Request and response limits.
+    pub limits: Arc<Limits>,
+    /// Places for running and waiting utterances; none left means 429.
+    pub admission: Arc<Semaphore>,
+}
+
+impl AppState {
+    /// State for `models` under `limits`: as many places as every model's slots plus the queue.
+    pub fn new(models: Models, limits: Limits) -> Self {
+        let places = limits.slots * models.all().len().max(1) + limits.max_queue;
+        Self {
+            models: Arc::new(models),
+            limits: Arc::new(limits),
+            admission: Arc::new(Semaphore::new(places)),
+        }
+    }
+}
+
+/// What a handler tells the request log about its request.
+#[derive(Clone, Debug, Default)]
+pub struct RequestLog {
+    model: Option<String>,
+    voice: Option<String>,
+    format: Option<&'static str>,
+    input_chars: Option<usize>,
+    input_tokens: Option<usize>,
+    pieces: Option<usize>,
+    decoder_steps: Option<usize>,
+    audio_seconds: Option<f64>,
+    total: Option<Duration>,
 }
 
 /// The function's router.
@@ -55,24 +88,58 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health).fallback(method_not_allowed))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// One structured line per request.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    match response.extensions().get::<RequestLog>() {
+        Some(log) => {
+            let rtf = match (log.total, log.audio_seconds) {
+                (Some(t), Some(a)) if a > 0.0 => Some(t.as_secs_f64() / a),
+                _ => None,
+            };
+            tracing::info!(
+                %method, %path, status, ms,
+                model = log.model.as_deref(), voice = log.voice.as_deref(), format = log.format,
+                input_chars = log.input_chars, input_tokens = log.input_tokens, pieces = log.pieces,
+                decoder_steps = log.decoder_steps, audio_seconds = log.audio_seconds, rtf,
+                "request"
+            );
+        }
+        None => tracing::info!(%method, %path, status, ms, "request"),
+    }
+    response
 }
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let models: Vec<_> = state.models.all().iter().map(|m| m.id.clone()).collect();
-    Json(json!({"status": "ok", "models": models}))
+    Json(
+        json!({"status": "ok", "models": models, "available_places": state.admission.available_permits()}),
+    )
 }
 
 async fn not_found(method: Method, request: Request) -> ApiError {
     ApiError::RouteNotFound {
         method: method.to_string(),
-        path: request.uri().path().to_owned(),
+        path: clip_path(request.uri().path()),
     }
 }
 
 async fn method_not_allowed(method: Method, request: Request) -> ApiError {
     ApiError::MethodNotAllowed {
         method: method.to_string(),
-        path: request.uri().path().to_owned(),
+        path: clip_path(request.uri().path()),
     }
+}
+
+fn clip_path(path: &str) -> String {
+    path.chars().take(200).collect()
 }

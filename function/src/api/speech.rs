@@ -1,114 +1,44 @@
 //! `POST /v1/audio/speech` (OpenAI) and `POST /v3/audio/speech` (OpenVINO Model Server's path):
-//! the request body, its validation, and the synthesis call on a blocking thread.
+//! the request body and its validation, admission (429 when saturated), synthesis on a blocking
+//! thread, the buffered-response size limit, and the observability headers.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::{ApiError, AppState};
-use crate::audio::encode_wav_pcm16;
+use super::{ApiError, AppState, RequestLog};
+use crate::audio::AudioFormat;
 use crate::engine::EngineError;
+use crate::synthesis::{synthesize, SpeechJob, SynthesisError};
 
 /// Which path the request came in on: OpenAI's strict one or the model server's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialect {
-    /// `/v1/audio/speech`.
+    /// `/v1/audio/speech`: `voice` required, mp3 by default.
     OpenAi,
-    /// `/v3/audio/speech`: `voice` optional, unknown voices fall back to the default speaker.
+    /// `/v3/audio/speech`: `voice` optional (unknown ones fall back to the default speaker),
+    /// wav by default.
     ModelServer,
 }
 
+/// Speed bounds, as OpenAI documents them.
+const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.25..=4.0;
+
 /// A validated speech request.
-#[derive(Debug)]
-struct SpeechRequest {
-    model: String,
-    input: String,
-    voice: Option<String>,
+#[derive(Debug, PartialEq)]
+pub(super) struct SpeechRequest {
+    pub model: String,
+    pub input: String,
+    pub voice: Option<String>,
+    pub format: AudioFormat,
+    pub speed: f32,
 }
 
-/// `voice` is a name or `{"id": "..."}`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum VoiceField {
-    Name(String),
-    Object { id: String },
-}
-
-fn parse(body: &[u8], dialect: Dialect, max_input_chars: usize) -> Result<SpeechRequest, ApiError> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
-    let Value::Object(fields) = value else {
-        return Err(ApiError::InvalidJson(
-            "the body must be a JSON object".into(),
-        ));
-    };
-    let string = |name: &'static str| -> Result<Option<String>, ApiError> {
-        match fields.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(ApiError::field(
-                name,
-                format!("'{name}' must be a string, got {}", kind(other)),
-            )),
-        }
-    };
-    let model = string("model")?
-        .ok_or_else(|| ApiError::field("model", "you must provide a model parameter"))?;
-    let input = string("input")?
-        .ok_or_else(|| ApiError::field("input", "you must provide an input parameter"))?;
-    if input.trim().is_empty() {
-        return Err(ApiError::field(
-            "input",
-            "'input' is empty: give the text to speak",
-        ));
-    }
-    let chars = input.chars().count();
-    if chars > max_input_chars {
-        return Err(ApiError::field(
-            "input",
-            format!("'input' is {chars} characters long; the maximum is {max_input_chars}"),
-        ));
-    }
-    let voice = match fields.get("voice") {
-        None | Some(Value::Null) => None,
-        Some(v) => match serde_json::from_value::<VoiceField>(v.clone()) {
-            Ok(VoiceField::Name(name) | VoiceField::Object { id: name }) => Some(name),
-            Err(_) => {
-                return Err(ApiError::field(
-                    "voice",
-                    "'voice' must be a voice name or an object {\"id\": \"...\"}",
-                ))
-            }
-        },
-    };
-    if voice.is_none() && dialect == Dialect::OpenAi {
-        return Err(ApiError::field(
-            "voice",
-            "you must provide a voice parameter",
-        ));
-    }
-    match string("response_format")?.as_deref() {
-        None | Some("wav") => {}
-        Some(other) => {
-            return Err(ApiError::field(
-                "response_format",
-                format!("response_format '{other}' is not available yet; this function answers 'wav' (16-bit PCM)"),
-            ))
-        }
-    }
-    Ok(SpeechRequest {
-        model,
-        input,
-        voice,
-    })
-}
-
-fn kind(value: &Value) -> &'static str {
+fn field_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -119,12 +49,187 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
+fn string_field(
+    fields: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<String>, ApiError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ApiError::field(
+            name,
+            format!("'{name}' must be a string, not {}.", field_type(other)),
+        )),
+    }
+}
+
+/// Parses and validates a body (everything that can be checked without the model).
+pub(super) fn parse(
+    body: &[u8],
+    dialect: Dialect,
+    max_input_chars: usize,
+    max_instructions_chars: usize,
+) -> Result<SpeechRequest, ApiError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let Value::Object(fields) = value else {
+        return Err(ApiError::InvalidJson(format!(
+            "the body is {}, not a JSON object",
+            field_type(&value)
+        )));
+    };
+    let model = string_field(&fields, "model")?
+        .ok_or_else(|| ApiError::field("model", "You must provide a model parameter."))?;
+    let input = string_field(&fields, "input")?.ok_or_else(|| {
+        ApiError::field(
+            "input",
+            "You must provide an input parameter: the text to speak.",
+        )
+    })?;
+    if input.trim().is_empty() {
+        return Err(ApiError::field(
+            "input",
+            "'input' is empty: give the text to speak.",
+        ));
+    }
+    let chars = input.chars().count();
+    if chars > max_input_chars {
+        return Err(ApiError::field(
+            "input",
+            format!("'input' is {chars} characters long; the maximum is {max_input_chars}. Split the text into several requests."),
+        ));
+    }
+    let voice = match fields.get("voice") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name.clone()),
+        Some(Value::Object(object)) => match object.get("id") {
+            Some(Value::String(id)) => Some(id.clone()),
+            _ => {
+                return Err(ApiError::field(
+                    "voice",
+                    "A voice object must be {\"id\": \"<voice name>\"}.",
+                ))
+            }
+        },
+        Some(other) => {
+            return Err(ApiError::field(
+                "voice",
+                format!(
+                    "'voice' must be a voice name or {{\"id\": \"...\"}}, not {}.",
+                    field_type(other)
+                ),
+            ))
+        }
+    };
+    if voice.is_none() && dialect == Dialect::OpenAi {
+        return Err(ApiError::field(
+            "voice",
+            "You must provide a voice parameter. GET /v1/audio/voices lists them.",
+        ));
+    }
+    if let Some(instructions) = string_field(&fields, "instructions")? {
+        let chars = instructions.chars().count();
+        if chars > max_instructions_chars {
+            return Err(ApiError::field(
+                "instructions",
+                format!("'instructions' is {chars} characters long; the maximum is {max_instructions_chars}."),
+            ));
+        }
+    }
+    let format = match string_field(&fields, "response_format")? {
+        None => match dialect {
+            Dialect::OpenAi => AudioFormat::Mp3,
+            Dialect::ModelServer => AudioFormat::Wav,
+        },
+        Some(name) => AudioFormat::parse(&name).ok_or_else(|| {
+            ApiError::field(
+                "response_format",
+                format!(
+                    "'response_format' must be one of mp3, opus, aac, flac, wav, pcm; got '{}'.",
+                    clip(&name)
+                ),
+            )
+        })?,
+    };
+    let speed = match fields.get("speed") {
+        None | Some(Value::Null) => 1.0,
+        Some(Value::Number(n)) => {
+            let speed = n.as_f64().unwrap_or(f64::NAN);
+            if !SPEED_RANGE.contains(&speed) {
+                return Err(ApiError::field(
+                    "speed",
+                    format!("'speed' must be between 0.25 and 4.0; got {n}."),
+                ));
+            }
+            speed as f32
+        }
+        Some(other) => {
+            return Err(ApiError::field(
+                "speed",
+                format!("'speed' must be a number, not {}.", field_type(other)),
+            ))
+        }
+    };
+    match string_field(&fields, "stream_format")?.as_deref() {
+        // The whole audio in the body: what "audio" asks for, not yet sent in chunks.
+        None | Some("audio") => {}
+        Some("sse") => {
+            return Err(ApiError::InvalidField {
+                param: "stream_format",
+                code: "unsupported_value",
+                message: "stream_format 'sse' (server-sent events) is not available yet; omit stream_format or use 'audio' to get the audio in the response body.".into(),
+            })
+        }
+        Some(other) => {
+            return Err(ApiError::field(
+                "stream_format",
+                format!("'stream_format' must be 'sse' or 'audio'; got '{}'.", clip(other)),
+            ))
+        }
+    }
+    Ok(SpeechRequest {
+        model,
+        input,
+        voice,
+        format,
+        speed,
+    })
+}
+
+/// A user-supplied string shortened for an error message.
+fn clip(text: &str) -> String {
+    let mut out: String = text.chars().take(64).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// The handler behind both speech paths.
 pub async fn speech(
-    state: State<AppState>,
+    State(state): State<AppState>,
     dialect: Dialect,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let mut log = RequestLog::default();
+    let result = handle(&state, dialect, &headers, body, &mut log).await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    log.total = Some(started.elapsed());
+    response.extensions_mut().insert(log);
+    response
+}
+
+async fn handle(
+    state: &AppState,
+    dialect: Dialect,
+    headers: &HeaderMap,
+    body: Body,
+    log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
@@ -136,71 +241,122 @@ pub async fn speech(
             .trim()
             .to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(ApiError::UnsupportedMediaType(value.to_owned()));
+            return Err(ApiError::UnsupportedMediaType(clip(value)));
         }
     }
-    let request = parse(&body, dialect, state.max_input_chars)?;
+    let limits = &state.limits;
+    let body: Bytes = axum::body::to_bytes(body, limits.max_body_bytes)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge {
+            max: limits.max_body_bytes,
+        })?;
+    let request = parse(
+        &body,
+        dialect,
+        limits.max_input_chars,
+        limits.max_instructions_chars,
+    )?;
     let served = state
         .models
         .resolve(&request.model)
-        .ok_or_else(|| ApiError::ModelNotFound(request.model.clone()))?;
-    let info = served.engine.info();
-    let (voice, fell_back) = match request.voice {
-        Some(v) if info.voices.contains(&v) => (v, false),
-        Some(v) if dialect == Dialect::OpenAi => {
-            return Err(ApiError::UnknownVoice {
-                voice: v,
-                model: request.model,
-            });
-        }
-        Some(_) => (info.default_voice.clone(), true),
-        None => (info.default_voice.clone(), false),
+        .ok_or_else(|| ApiError::ModelNotFound(clip(&request.model)))?;
+    let (voice, fell_back) = match request.voice.as_deref() {
+        Some(name) => match served.voice(name) {
+            Some(voice) => (voice.to_owned(), false),
+            None if dialect == Dialect::ModelServer => (served.default_voice.clone(), true),
+            None => {
+                return Err(ApiError::UnknownVoice {
+                    voice: clip(name),
+                    model: served.id.clone(),
+                })
+            }
+        },
+        None => (served.default_voice.clone(), false),
+    };
+    if !request.format.is_built() {
+        return Err(ApiError::FormatNotBuilt(request.format.name()));
+    }
+    log.model = Some(served.id.clone());
+    log.voice = Some(voice.clone());
+    log.format = Some(request.format.name());
+    log.input_chars = Some(request.input.chars().count());
+
+    // Admission: a place among the running and waiting utterances, or 429.
+    let Ok(permit) = state.admission.clone().try_acquire_owned() else {
+        return Err(ApiError::Saturated {
+            retry_after_secs: 1,
+        });
     };
     let engine = served.engine.clone();
-    let text = request.input;
+    let pause = Duration::from_millis(u64::from(limits.sentence_pause_ms));
+    let (text, speed, format) = (request.input, request.speed, request.format);
     let voice_used = voice.clone();
-    let synthesis = tokio::task::spawn_blocking(move || engine.synthesize(&text, &voice_used))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "synthesis task failed");
-            ApiError::Internal
-        })?
-        .map_err(|e| match e {
-            EngineError::UnknownVoice(v) => ApiError::UnknownVoice { voice: v, model: served.id.clone() },
-            EngineError::InputTooLong { .. } | EngineError::EmptyInput => ApiError::field("input", e.to_string()),
-            other => {
-                tracing::error!(error = %other, source = ?std::error::Error::source(&other), "synthesis failed");
-                ApiError::Internal
-            }
-        })?;
-    let wav = encode_wav_pcm16(&synthesis.samples, synthesis.sample_rate);
+    let output = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        synthesize(
+            engine.as_ref(),
+            &SpeechJob {
+                text: &text,
+                voice: &voice_used,
+                speed,
+                format,
+                pause,
+            },
+        )
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("synthesis task failed: {e}")))?
+    .map_err(|e| match e {
+        SynthesisError::Engine(EngineError::UnknownVoice(v)) => ApiError::UnknownVoice {
+            voice: v,
+            model: served.id.clone(),
+        },
+        SynthesisError::Engine(
+            e @ (EngineError::InputTooLong { .. } | EngineError::EmptyInput),
+        ) => ApiError::field("input", e.to_string()),
+        SynthesisError::NothingToSay => ApiError::field("input", "'input' has nothing to speak."),
+        SynthesisError::Audio(crate::audio::AudioError::NotBuilt { format, .. }) => {
+            ApiError::FormatNotBuilt(format.name())
+        }
+        other => ApiError::internal(format!("synthesis failed: {other}")),
+    })?;
+
     let elapsed = started.elapsed().as_secs_f64();
-    let audio_secs = synthesis.duration_secs();
-    let steps = synthesis.timings.decoder_steps.len();
-    tracing::info!(
-        model = %served.id, voice = %voice, body_bytes = body.len(), tokens = synthesis.input_tokens,
-        decoder_steps = steps, audio_secs, processing_secs = elapsed, "speech"
-    );
-    let mut response = ([(header::CONTENT_TYPE, "audio/wav")], wav).into_response();
+    let audio_seconds = output.audio_seconds;
+    log.audio_seconds = Some(audio_seconds);
+    log.input_tokens = Some(output.input_tokens);
+    log.decoder_steps = Some(output.timings.decoder_steps.len());
+    log.pieces = Some(output.pieces);
+    if let Some(max) = limits.max_response_bytes {
+        // Lambda base64-encodes binary bodies: 4 bytes for every 3.
+        let encoded = output.audio.bytes.len().div_ceil(3) * 4;
+        if encoded + 16 * 1024 > max {
+            return Err(ApiError::ResponseTooLarge {
+                bytes: output.audio.bytes.len(),
+                max,
+            });
+        }
+    }
+    let rtf = if audio_seconds > 0.0 {
+        elapsed / audio_seconds
+    } else {
+        0.0
+    };
+    let mut response = (
+        [(header::CONTENT_TYPE, output.audio.content_type)],
+        output.audio.bytes,
+    )
+        .into_response();
     let headers = response.headers_mut();
     let mut put = |name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
         }
     };
-    put("x-audio-duration-seconds", format!("{audio_secs:.3}"));
+    put("x-audio-duration-seconds", format!("{audio_seconds:.3}"));
+    put("x-audio-sample-rate", output.audio.sample_rate.to_string());
     put("x-processing-seconds", format!("{elapsed:.3}"));
-    put(
-        "x-real-time-factor",
-        format!(
-            "{:.4}",
-            if audio_secs > 0.0 {
-                elapsed / audio_secs
-            } else {
-                0.0
-            }
-        ),
-    );
+    put("x-real-time-factor", format!("{rtf:.4}"));
     put("x-tts-model", served.id.clone());
     put("x-tts-voice", voice);
     if fell_back {
@@ -213,8 +369,12 @@ pub async fn speech(
 mod tests {
     use super::*;
 
+    fn parse_v1(body: &str) -> Result<SpeechRequest, ApiError> {
+        parse(body.as_bytes(), Dialect::OpenAi, 4096, 4096)
+    }
+
     fn param_of(body: &str, dialect: Dialect) -> Option<&'static str> {
-        match parse(body.as_bytes(), dialect, 4096) {
+        match parse(body.as_bytes(), dialect, 4096, 4096) {
             Err(ApiError::InvalidField { param, .. }) => Some(param),
             Err(_) => Some("<other>"),
             Ok(_) => None,
@@ -222,70 +382,93 @@ mod tests {
     }
 
     #[test]
-    fn a_complete_openai_body_parses() {
+    fn a_complete_openai_body_parses_with_openai_defaults() {
+        let r = parse_v1(r#"{"model":"tts-1","input":"Hi","voice":{"id":"alloy"}}"#).unwrap();
+        let expected = SpeechRequest {
+            model: "tts-1".into(),
+            input: "Hi".into(),
+            voice: Some("alloy".into()),
+            format: AudioFormat::Mp3,
+            speed: 1.0,
+        };
+        assert_eq!(r, expected);
+        let r = parse_v1(r#"{"model":"m","input":"Hi","voice":"a","response_format":"pcm","speed":0.25,"instructions":"calm","stream_format":"audio"}"#).unwrap();
+        assert_eq!((r.format, r.speed), (AudioFormat::Pcm, 0.25));
+    }
+
+    #[test]
+    fn the_model_server_dialect_defaults_to_wav_and_needs_no_voice() {
         let r = parse(
-            br#"{"model":"tts-1","input":"Hi","voice":{"id":"alloy"}}"#,
-            Dialect::OpenAi,
+            br#"{"model":"m","input":"Hi"}"#,
+            Dialect::ModelServer,
+            4096,
             4096,
         )
         .unwrap();
+        assert_eq!((r.format, r.voice), (AudioFormat::Wav, None));
         assert_eq!(
-            (r.model.as_str(), r.input.as_str(), r.voice.as_deref()),
-            ("tts-1", "Hi", Some("alloy"))
-        );
-    }
-
-    #[test]
-    fn voice_is_required_on_v1_only() {
-        let body = r#"{"model":"tts-1","input":"Hi"}"#;
-        assert_eq!(param_of(body, Dialect::OpenAi), Some("voice"));
-        assert_eq!(param_of(body, Dialect::ModelServer), None);
-    }
-
-    #[test]
-    fn wrong_types_and_empty_or_long_input_name_their_field() {
-        assert_eq!(
-            param_of(r#"{"model":1,"input":"Hi","voice":"a"}"#, Dialect::OpenAi),
-            Some("model")
-        );
-        assert_eq!(
-            param_of(r#"{"model":"m","input":"  ","voice":"a"}"#, Dialect::OpenAi),
-            Some("input")
-        );
-        assert_eq!(
-            param_of(
-                r#"{"model":"m","input":["x"],"voice":"a"}"#,
-                Dialect::OpenAi
-            ),
-            Some("input")
-        );
-        assert_eq!(
-            param_of(r#"{"model":"m","input":"Hi","voice":7}"#, Dialect::OpenAi),
+            param_of(r#"{"model":"m","input":"Hi"}"#, Dialect::OpenAi),
             Some("voice")
         );
+    }
+
+    #[test]
+    fn each_bad_field_is_named() {
+        for (body, param) in [
+            (r#"{"model":1,"input":"Hi","voice":"a"}"#, "model"),
+            (r#"{"model":"m","input":"  ","voice":"a"}"#, "input"),
+            (r#"{"model":"m","input":["x"],"voice":"a"}"#, "input"),
+            (r#"{"model":"m","input":"Hi","voice":7}"#, "voice"),
+            (
+                r#"{"model":"m","input":"Hi","voice":{"name":"a"}}"#,
+                "voice",
+            ),
+            (
+                r#"{"model":"m","input":"Hi","voice":"a","response_format":"ogg"}"#,
+                "response_format",
+            ),
+            (
+                r#"{"model":"m","input":"Hi","voice":"a","speed":4.01}"#,
+                "speed",
+            ),
+            (
+                r#"{"model":"m","input":"Hi","voice":"a","speed":"fast"}"#,
+                "speed",
+            ),
+            (
+                r#"{"model":"m","input":"Hi","voice":"a","stream_format":"sse"}"#,
+                "stream_format",
+            ),
+            (
+                r#"{"model":"m","input":"Hi","voice":"a","stream_format":"wav"}"#,
+                "stream_format",
+            ),
+            (
+                r#"{"model":"m","input":"Hi","voice":"a","instructions":5}"#,
+                "instructions",
+            ),
+        ] {
+            assert_eq!(param_of(body, Dialect::OpenAi), Some(param), "{body}");
+        }
         let long = format!(
             r#"{{"model":"m","input":"{}","voice":"a"}}"#,
-            "a".repeat(4097)
+            "é".repeat(4097)
         );
         assert_eq!(param_of(&long, Dialect::OpenAi), Some("input"));
+        let exactly = format!(
+            r#"{{"model":"m","input":"{}","voice":"a"}}"#,
+            "é".repeat(4096)
+        );
         assert_eq!(
-            param_of(
-                r#"{"model":"m","input":"Hi","voice":"a","response_format":"mp3"}"#,
-                Dialect::OpenAi
-            ),
-            Some("response_format")
+            param_of(&exactly, Dialect::OpenAi),
+            None,
+            "4096 characters (not bytes) are allowed"
         );
     }
 
     #[test]
     fn malformed_json_is_its_own_error() {
-        assert!(matches!(
-            parse(b"{nope", Dialect::OpenAi, 4096),
-            Err(ApiError::InvalidJson(_))
-        ));
-        assert!(matches!(
-            parse(b"[1]", Dialect::OpenAi, 4096),
-            Err(ApiError::InvalidJson(_))
-        ));
+        assert!(matches!(parse_v1("{nope"), Err(ApiError::InvalidJson(_))));
+        assert!(matches!(parse_v1("[1]"), Err(ApiError::InvalidJson(_))));
     }
 }

@@ -22,6 +22,10 @@ pub struct ModelInfo {
     pub voices: Vec<String>,
     /// The voice used when none is asked for.
     pub default_voice: String,
+    /// Whether text must be normalized (numbers, symbols to words) before the model reads it.
+    pub normalize_text: bool,
+    /// Longest piece of text handed to one `synthesize` call (longer input is split).
+    pub max_piece_chars: usize,
 }
 
 /// A finished utterance.

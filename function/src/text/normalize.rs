@@ -264,7 +264,7 @@ pub fn normalize(text: &str) -> String {
 fn below_100(n: usize) -> String {
     if n < 20 {
         ONES[n].to_string()
-    } else if n % 10 == 0 {
+    } else if n.is_multiple_of(10) {
         TENS[n / 10].to_string()
     } else {
         format!("{}-{}", TENS[n / 10], ONES[n % 10])

@@ -27,6 +27,8 @@ use crate::text::sentencepiece::CharTokenizer;
 
 /// HiFi-GAN's output rate for SpeechT5.
 pub const SAMPLE_RATE: u32 = 16_000;
+/// Longest text piece per utterance (longer input is split at sentence boundaries).
+pub const MAX_PIECE_CHARS: usize = 250;
 /// Name of the all-zero speaker used when a folder ships no `voices/`.
 pub const FALLBACK_VOICE: &str = "default";
 
@@ -182,6 +184,10 @@ impl SpeechT5 {
             sample_rate: SAMPLE_RATE,
             voices: voices.keys().cloned().collect(),
             default_voice,
+            // The character tokenizer cannot read digits or most symbols.
+            normalize_text: true,
+            // Well inside the encoder's positions, and short pieces keep the decoder fast.
+            max_piece_chars: MAX_PIECE_CHARS.min(folder.config.max_text_positions / 2),
         };
         Ok(Self {
             info,

@@ -1,0 +1,110 @@
+//! From a validated request to encoded audio: text preparation (normalization where the model
+//! needs it, sentence splitting), one engine call per piece, pieces joined with short pauses,
+//! `speed` applied as a pitch-preserving time-stretch, then encoding. Knows nothing of HTTP;
+//! reaches the model only through [`SpeechEngine`].
+
+use std::time::{Duration, Instant};
+
+use crate::audio::{change_speed, encode, AudioError, AudioFormat, Encoded};
+use crate::engine::{EngineError, SpeechEngine, Timings};
+use crate::text::{normalize::normalize, sentences::split_sentences};
+
+/// What to synthesize.
+#[derive(Clone, Debug)]
+pub struct SpeechJob<'a> {
+    /// The user's text.
+    pub text: &'a str,
+    /// An engine voice.
+    pub voice: &'a str,
+    /// Speed factor in [0.25, 4].
+    pub speed: f32,
+    /// Output format.
+    pub format: AudioFormat,
+    /// Silence between pieces.
+    pub pause: Duration,
+}
+
+/// Encoded audio and what it cost.
+#[derive(Debug)]
+pub struct SpeechOutput {
+    /// The encoded audio.
+    pub audio: Encoded,
+    /// Duration of the audio in seconds.
+    pub audio_seconds: f64,
+    /// Tokens read by the model, over all pieces.
+    pub input_tokens: usize,
+    /// Pieces (sentences) synthesized.
+    pub pieces: usize,
+    /// Engine timings summed over pieces (decoder steps concatenated).
+    pub timings: Timings,
+    /// Time spent on speed change and encoding.
+    pub post: Duration,
+}
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthesisError {
+    /// The engine failed or refused.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Encoding failed or the format is not built in.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// Nothing speakable is left after text preparation.
+    #[error("the input has nothing to synthesize")]
+    NothingToSay,
+}
+
+/// Synthesizes a job with `engine`.
+pub fn synthesize(
+    engine: &dyn SpeechEngine,
+    job: &SpeechJob<'_>,
+) -> Result<SpeechOutput, SynthesisError> {
+    if !job.format.is_built() {
+        // Refuse before spending any inference on it.
+        encode(job.format, &[], 16_000)?;
+    }
+    let info = engine.info();
+    let text = if info.normalize_text {
+        normalize(job.text)
+    } else {
+        job.text.to_owned()
+    };
+    let pieces = split_sentences(&text, info.max_piece_chars);
+    if pieces.is_empty() {
+        return Err(SynthesisError::NothingToSay);
+    }
+    let pause = (job.pause.as_secs_f64() * f64::from(info.sample_rate)).round() as usize;
+    let mut samples: Vec<f32> = Vec::new();
+    let mut timings = Timings::default();
+    let mut input_tokens = 0;
+    for (i, piece) in pieces.iter().enumerate() {
+        let out = engine.synthesize(piece, job.voice)?;
+        if i > 0 {
+            samples.resize(samples.len() + pause, 0.0);
+        }
+        samples.extend_from_slice(&out.samples);
+        input_tokens += out.input_tokens;
+        let t = out.timings;
+        timings.tokenize += t.tokenize;
+        timings.encoder += t.encoder;
+        timings.decoder_steps.extend(t.decoder_steps);
+        timings.postnet += t.postnet;
+        timings.vocoder += t.vocoder;
+        timings.total += t.total;
+    }
+    let started = Instant::now();
+    if (job.speed - 1.0).abs() > f32::EPSILON {
+        samples = change_speed(&samples, info.sample_rate, job.speed);
+    }
+    let audio_seconds = samples.len() as f64 / f64::from(info.sample_rate);
+    let audio = encode(job.format, &samples, info.sample_rate)?;
+    Ok(SpeechOutput {
+        audio,
+        audio_seconds,
+        input_tokens,
+        pieces: pieces.len(),
+        timings,
+        post: started.elapsed(),
+    })
+}
