@@ -60,10 +60,8 @@ pub fn synthesize(
     engine: &dyn SpeechEngine,
     job: &SpeechJob<'_>,
 ) -> Result<SpeechOutput, SynthesisError> {
-    if !job.format.is_built() {
-        // Refuse before spending any inference on it.
-        encode(job.format, &[], 16_000)?;
-    }
+    // Refuse a format that was built out before spending any inference on it.
+    job.format.ensure_built()?;
     let info = engine.info();
     let text = if info.normalize_text {
         normalize(job.text)

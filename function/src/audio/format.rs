@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::AudioError;
+
 /// The six OpenAI response formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AudioFormat {
@@ -64,6 +66,21 @@ impl AudioFormat {
     /// Whether this build has an encoder for the format (false when its cargo feature is off).
     pub fn is_built(self) -> bool {
         self != AudioFormat::Aac || cfg!(feature = "aac-fdk")
+    }
+
+    /// `Ok` when this build has the format's encoder, else [`AudioError::NotBuilt`] naming the
+    /// cargo feature that brings it.
+    pub fn ensure_built(self) -> Result<(), AudioError> {
+        if self.is_built() {
+            return Ok(());
+        }
+        Err(AudioError::NotBuilt {
+            format: self,
+            feature: match self {
+                AudioFormat::Aac => "aac-fdk",
+                _ => "default",
+            },
+        })
     }
 }
 
