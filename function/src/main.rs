@@ -14,6 +14,7 @@ use tts::pipeline::Pipeline;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let process_started = std::time::Instant::now();
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     init_tracing(in_lambda);
     let config = Config::parse();
@@ -41,6 +42,8 @@ async fn main() -> ExitCode {
         };
     tracing::info!(
         load_ms = pipeline.load_time().as_millis() as u64,
+        runtime_ms = pipeline.startup().runtime_ms,
+        models_ms = pipeline.startup().models_ms,
         precision = ?config.precision,
         models = ?pipeline.models().all().iter().map(|m| &m.id).collect::<Vec<_>>(),
         limits = ?settings.limits,
@@ -70,6 +73,15 @@ async fn main() -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or_default();
     tracing::info!(address = %local, "listening");
+    // Machine-readable start-up phases (the load test reads them), then the address.
+    println!(
+        "startup {}",
+        serde_json::json!({
+            "runtime_ms": pipeline.startup().runtime_ms,
+            "models_ms": pipeline.startup().models_ms,
+            "ready_ms": process_started.elapsed().as_secs_f64() * 1e3,
+        })
+    );
     // Tests and scripts read this line to find the port when binding to port 0.
     println!("listening on http://{local}");
     let shutdown = async {

@@ -116,11 +116,21 @@ impl Models {
     }
 }
 
+/// Where start-up time went.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct StartupTimings {
+    /// Loading the OpenVINO library and creating its core, in milliseconds.
+    pub runtime_ms: f64,
+    /// Reading and compiling every model (first slot each), in milliseconds.
+    pub models_ms: f64,
+}
+
 /// The runtime and its models.
 pub struct Pipeline {
     runtime: Arc<Runtime>,
     models: Models,
     load_time: Duration,
+    startup: StartupTimings,
 }
 
 impl Pipeline {
@@ -136,6 +146,7 @@ impl Pipeline {
     pub fn build(runtime: RuntimeOptions, settings: &Settings) -> Result<Self, EngineError> {
         let started = Instant::now();
         let runtime = Arc::new(Runtime::new(runtime)?);
+        let runtime_ms = started.elapsed().as_secs_f64() * 1e3;
         let mut models = Models::default();
         for model in &settings.models {
             let engine: Arc<dyn SpeechEngine> = match model.family {
@@ -150,10 +161,16 @@ impl Pipeline {
                     reason,
                 })?;
         }
+        let load_time = started.elapsed();
+        let startup = StartupTimings {
+            runtime_ms,
+            models_ms: load_time.as_secs_f64() * 1e3 - runtime_ms,
+        };
         Ok(Self {
             runtime,
             models,
-            load_time: started.elapsed(),
+            load_time,
+            startup,
         })
     }
 
@@ -170,5 +187,10 @@ impl Pipeline {
     /// Time spent loading the runtime and compiling the models.
     pub fn load_time(&self) -> Duration {
         self.load_time
+    }
+
+    /// Start-up time by phase.
+    pub fn startup(&self) -> StartupTimings {
+        self.startup
     }
 }
