@@ -11,10 +11,16 @@ pub(crate) fn to_i16(s: f32) -> i16 {
 /// Mono f32 samples (clipped to [-1, 1]) as raw 16-bit little-endian PCM, no header.
 pub fn encode_pcm_s16le(samples: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(samples.len() * 2);
+    append_pcm_s16le(samples, &mut out);
+    out
+}
+
+/// Appends samples as 16-bit little-endian PCM (the body of `pcm` and of a WAV data chunk).
+pub(crate) fn append_pcm_s16le(samples: &[f32], out: &mut Vec<u8>) {
+    out.reserve(samples.len() * 2);
     for &s in samples {
         out.extend_from_slice(&to_i16(s).to_le_bytes());
     }
-    out
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //!
 //! Whole files only (sizes are known); nothing here can fail or panic.
 
-use super::pcm::to_i16;
+use super::pcm::append_pcm_s16le;
 
 /// Encodes mono f32 samples (clipped to [-1, 1]) as a 16-bit PCM WAV file at `sample_rate`.
 pub fn encode_wav_pcm16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
@@ -28,9 +28,7 @@ pub fn encode_wav_pcm16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
     out.extend_from_slice(&BITS.to_le_bytes());
     out.extend_from_slice(b"data");
     out.extend_from_slice(&data_len.to_le_bytes());
-    for &s in samples {
-        out.extend_from_slice(&to_i16(s).to_le_bytes());
-    }
+    append_pcm_s16le(samples, &mut out);
     out
 }
 

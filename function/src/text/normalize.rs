@@ -1684,25 +1684,7 @@ mod tests {
         assert!(CASES.len() >= 60);
     }
 
-    /// xorshift64: a small deterministic generator, no crates.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[self.below(items.len())]
-        }
-    }
+    use crate::text::TestRng as Rng;
 
     /// Pieces that mix digits and symbols in the shapes the rules look for, and some they don't.
     const NUMBERISH: &[&str] = &[

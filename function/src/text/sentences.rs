@@ -271,21 +271,7 @@ mod tests {
         }
     }
 
-    /// xorshift64: a small deterministic generator, no crates.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::text::TestRng as Rng;
 
     #[test]
     fn joining_pieces_keeps_every_non_whitespace_character_in_order() {
