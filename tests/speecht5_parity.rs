@@ -53,6 +53,7 @@ fn engine() -> &'static SpeechT5 {
                 precision: Precision::F32,
                 threads: None,
                 cache_dir: None,
+                cpu_runtime_cache: None,
             })
             .expect("runtime"),
         );
@@ -261,6 +262,7 @@ fn inference_precision_is_applied_as_configured() {
             precision: Precision::Bf16,
             threads: None,
             cache_dir: None,
+            cpu_runtime_cache: None,
         })
         .unwrap(),
     );
@@ -295,6 +297,7 @@ fn the_compiled_model_cache_folder_is_filled() {
             precision: Precision::F32,
             threads: None,
             cache_dir: Some(dir.clone()),
+            cpu_runtime_cache: None,
         })
         .unwrap(),
     );
