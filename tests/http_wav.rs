@@ -174,6 +174,7 @@ fn the_load_test_runner_reports_on_a_running_function() {
     let server = Server::start(&[]);
     let output = std::process::Command::new(e2e_tests::binary("tts-loadtest", "loadtest"))
         .args([
+            "run",
             "--url",
             &server.url,
             "--requests",
@@ -196,5 +197,6 @@ fn the_load_test_runner_reports_on_a_running_function() {
     let p99 = report["latency_ms"]["p99"].as_f64().unwrap();
     assert!(p50 > 0.0 && p99 >= p50, "{report}");
     assert!(report["audio_seconds_total"].as_f64().unwrap() > 0.0);
-    assert!(report["server_rtf_p50"].as_f64().unwrap() > 0.0);
+    assert!(report["rtf_p50"].as_f64().unwrap() > 0.0);
+    assert!(report["ttfb_ms"]["p50"].as_f64().unwrap() > 0.0);
 }

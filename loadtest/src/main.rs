@@ -1,21 +1,57 @@
-//! `loadtest`: sends a bounded number of speech requests to a running function at a fixed
-//! concurrency and prints one JSON report: latency percentiles, the function's own real-time
-//! factor and audio seconds (from its response headers), throughput and errors by status.
-//! Bounded in requests and time; meant for loopback targets.
+//! `loadtest`: measures the speech function.
+//!
+//! - `loadtest run --url URL`: a bounded number of requests at one concurrency against a running
+//!   function; prints one JSON object (a sweep entry of the report contract).
+//! - `loadtest suite`: spawns `bootstrap` itself to measure its cold start (without and with the
+//!   compiled-model cache) and a concurrency sweep with its memory sampled; writes
+//!   `$TTS_BENCH_OUT/loadtest.json` and prints a Markdown summary. `--smoke` runs a tiny version.
+//!
+//! Everything is bounded in requests and time and meant for loopback targets.
 
-use std::collections::BTreeMap;
+mod load;
+mod server;
+mod stats;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
-use serde_json::json;
-use tokio::sync::Mutex;
+use clap::{Args, Parser, Subcommand};
+
+/// The repository this binary was built from (for default paths).
+const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// Realistic sentences of about 100 characters, sent in turn.
+const SENTENCES: [&str; 8] = [
+    "The morning train to the coast leaves at seven fifteen, so please be at the station ten minutes early.",
+    "Our quarterly results show steady growth in every region, with the strongest gains in online sales.",
+    "If the weather stays clear tomorrow, we will hike to the lake and have lunch beside the old boathouse.",
+    "Please remember to back up your files before installing the update, as it may restart your computer.",
+    "The museum's new exhibition explores how maps shaped trade, travel and science over five centuries.",
+    "Turn left at the second traffic light, then continue straight until you see the bakery on your right.",
+    "She finished reading the novel late last night and could not stop thinking about its surprising end.",
+    "Thank you for calling. All of our agents are busy right now, but your call is important to us today.",
+];
 
 #[derive(Parser, Debug)]
-struct Args {
-    /// Base URL of the function, e.g. http://127.0.0.1:8080 or http://localhost:9000.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+#[command(about = "Load tests and cold-start measurements of the speech function")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Requests at one concurrency against a running function; prints one JSON object.
+    Run(RunArgs),
+    /// Cold start and concurrency sweep of a spawned function; writes loadtest.json.
+    Suite(Box<SuiteArgs>),
+}
+
+#[derive(Args, Debug)]
+struct Request {
     /// Speech path.
     #[arg(long, default_value = "/v1/audio/speech")]
     path: String,
@@ -25,119 +61,236 @@ struct Args {
     /// Voice to ask for.
     #[arg(long, default_value = "speaker_a")]
     voice: String,
-    /// Text to speak.
-    #[arg(long, default_value = "The quick brown fox jumps over the lazy dog.")]
-    input: String,
+    /// Text to speak (repeat for several, sent in turn). Default: eight sentences of ~100 chars.
+    #[arg(long)]
+    input: Vec<String>,
+    /// File with one text per line to speak in turn (instead of --input).
+    #[arg(long, conflicts_with = "input")]
+    input_file: Option<PathBuf>,
+    /// Stop sending new requests after this many seconds (per level).
+    #[arg(long, default_value_t = 120.0)]
+    max_seconds: f64,
+    /// Give up on one request after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    request_timeout: u64,
+}
+
+impl Request {
+    fn inputs(&self) -> Result<Vec<String>, String> {
+        let inputs: Vec<String> = match &self.input_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None if self.input.is_empty() => SENTENCES.iter().map(|s| s.to_string()).collect(),
+            None => self.input.clone(),
+        };
+        if inputs.is_empty() {
+            return Err("no input text".into());
+        }
+        Ok(inputs)
+    }
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Base URL of the function, e.g. http://127.0.0.1:8080 or http://localhost:9000.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
     /// Total requests.
     #[arg(long, default_value_t = 20)]
     requests: usize,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
-    /// Stop sending new requests after this many seconds.
-    #[arg(long, default_value_t = 120)]
-    max_seconds: u64,
+    #[command(flatten)]
+    request: Request,
 }
 
-#[derive(Default)]
-struct Results {
-    latencies: Vec<f64>,
-    audio_seconds: Vec<f64>,
-    server_rtf: Vec<f64>,
-    statuses: BTreeMap<String, usize>,
+#[derive(Args, Debug)]
+struct SuiteArgs {
+    /// The function binary [default: target/release/bootstrap, under $CARGO_TARGET_DIR if set].
+    #[arg(long)]
+    bootstrap: Option<PathBuf>,
+    /// Model folder [default: .models/speecht5-full-random; with --smoke the tiny test export].
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+    /// Inference threads of the function (TTS_THREADS) [default: OpenVINO's choice].
+    #[arg(long)]
+    threads: Option<u32>,
+    /// Inference precision (TTS_PRECISION).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "bf16"])]
+    precision: String,
+    /// Utterances synthesized at once (TTS_SLOTS).
+    #[arg(long, default_value_t = 2)]
+    slots: u32,
+    /// Requests waiting for a slot (TTS_MAX_QUEUE) [default: the highest concurrency, so no 429].
+    #[arg(long)]
+    max_queue: Option<u32>,
+    /// OpenVINO C library for the function (OPENVINO_LIB) [default: the function's own search].
+    #[arg(long)]
+    openvino_lib: Option<PathBuf>,
+    /// Sweep against this running function instead of a spawned one (no RSS then).
+    #[arg(long)]
+    url: Option<String>,
+    /// Measured cold starts per cache mode [default: 3; 1 with --smoke].
+    #[arg(long)]
+    cold_runs: Option<usize>,
+    /// Skip the cold-start measurements.
+    #[arg(long)]
+    skip_cold: bool,
+    /// Concurrency levels of the sweep [default: 1,2,4,8; 1,2 with --smoke].
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Vec<usize>,
+    /// Requests per level [default: 16; 3 with --smoke].
+    #[arg(long)]
+    requests: Option<usize>,
+    /// Longest wait for the function to listen, in seconds.
+    #[arg(long, default_value_t = 600)]
+    start_timeout: u64,
+    /// RSS sampling interval in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    rss_interval_ms: u64,
+    /// Report file [default: $TTS_BENCH_OUT/loadtest.json, TTS_BENCH_OUT default target/bench-report].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A small, fast run for CI: tiny model, 1 cold run each, concurrency 1 and 2, 3 requests each.
+    #[arg(long)]
+    smoke: bool,
+    #[command(flatten)]
+    request: Request,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+fn repo() -> PathBuf {
+    absolute(Path::new(REPO))
+        .components()
+        .collect::<PathBuf>()
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from(REPO))
+}
+
+impl SuiteArgs {
+    fn plan(&self) -> Result<suite::SuitePlan, String> {
+        let repo = repo();
+        let bootstrap = self.bootstrap.clone().unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| repo.join("target"), PathBuf::from)
+                .join("release/bootstrap")
+        });
+        let model_dir = self.model_dir.clone().unwrap_or_else(|| {
+            if self.smoke {
+                repo.join("tests/fixtures/speecht5-tiny/model")
+            } else {
+                repo.join(".models/speecht5-full-random")
+            }
+        });
+        if !bootstrap.is_file() {
+            return Err(format!(
+                "{} is missing: build it (cargo build --release -p tts-function --bin bootstrap) or pass --bootstrap",
+                bootstrap.display()
+            ));
+        }
+        if !model_dir.is_dir() {
+            return Err(format!("model folder {} is missing", model_dir.display()));
+        }
+        let concurrency = if !self.concurrency.is_empty() {
+            self.concurrency.clone()
+        } else if self.smoke {
+            vec![1, 2]
+        } else {
+            vec![1, 2, 4, 8]
+        };
+        if concurrency.contains(&0) {
+            return Err("a concurrency level must be at least 1".into());
+        }
+        let out = self.out.clone().unwrap_or_else(|| {
+            std::env::var_os("TTS_BENCH_OUT")
+                .map_or_else(|| repo.join("target/bench-report"), PathBuf::from)
+                .join("loadtest.json")
+        });
+        let max_queue = self
+            .max_queue
+            .unwrap_or_else(|| concurrency.iter().copied().max().unwrap_or(1) as u32);
+        Ok(suite::SuitePlan {
+            server: server::ServerConfig {
+                bootstrap: absolute(&bootstrap),
+                model_dir: absolute(&model_dir),
+                threads: self.threads,
+                precision: self.precision.clone(),
+                slots: self.slots,
+                max_queue,
+                openvino_lib: self.openvino_lib.as_deref().map(absolute),
+                start_timeout: Duration::from_secs(self.start_timeout),
+            },
+            url: self.url.clone(),
+            path: self.request.path.clone(),
+            model: self.request.model.clone(),
+            voice: self.request.voice.clone(),
+            inputs: self.request.inputs()?,
+            cold_runs: self
+                .cold_runs
+                .unwrap_or(if self.smoke { 1 } else { 3 })
+                .max(1),
+            skip_cold: self.skip_cold,
+            concurrency,
+            requests: self.requests.unwrap_or(if self.smoke { 3 } else { 16 }),
+            max_seconds: self.request.max_seconds,
+            request_timeout: Duration::from_secs(self.request.request_timeout),
+            rss_interval: Duration::from_millis(self.rss_interval_ms.max(10)),
+            smoke: self.smoke,
+            out: absolute(&out),
+        })
     }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    Some(sorted[rank.min(sorted.len() - 1)])
 }
 
-fn header(response: &reqwest::Response, name: &str) -> Option<f64> {
-    response.headers().get(name)?.to_str().ok()?.parse().ok()
+async fn run(args: RunArgs) -> Result<(), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(args.request.request_timeout))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("{}{}", args.url.trim_end_matches('/'), args.request.path);
+    let plan = load::LevelPlan {
+        url: url.clone(),
+        model: args.request.model.clone(),
+        voice: args.request.voice.clone(),
+        inputs: Arc::new(args.request.inputs()?),
+        concurrency: args.concurrency.max(1),
+        requests: args.requests,
+        max_seconds: args.request.max_seconds,
+    };
+    let level = load::run_level(&client, &plan, Instant::now()).await;
+    let mut report = serde_json::to_value(level.report()).map_err(|e| e.to_string())?;
+    report["url"] = url.into();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+    );
+    Ok(())
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .build()?;
-    let url = format!("{}{}", args.url.trim_end_matches('/'), args.path);
-    let body = json!({"model": args.model, "input": args.input, "voice": args.voice, "response_format": "wav"});
-    let results = Arc::new(Mutex::new(Results::default()));
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
-    let started = Instant::now();
-    let workers: Vec<_> = (0..args.concurrency.max(1))
-        .map(|_| {
-            let (client, url, body, results, next) = (
-                client.clone(),
-                url.clone(),
-                body.clone(),
-                results.clone(),
-                next.clone(),
-            );
-            let total = args.requests;
-            tokio::spawn(async move {
-                while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < total
-                    && Instant::now() < deadline
-                {
-                    let sent = Instant::now();
-                    let outcome = client.post(&url).json(&body).send().await;
-                    let mut results = results.lock().await;
-                    match outcome {
-                        Ok(response) => {
-                            let status = response.status();
-                            let audio = header(&response, "x-audio-duration-seconds");
-                            let rtf = header(&response, "x-real-time-factor");
-                            let complete = response.bytes().await.is_ok();
-                            *results
-                                .statuses
-                                .entry(status.as_u16().to_string())
-                                .or_default() += 1;
-                            if status.is_success() && complete {
-                                results.latencies.push(sent.elapsed().as_secs_f64() * 1e3);
-                                results.audio_seconds.extend(audio);
-                                results.server_rtf.extend(rtf);
-                            }
-                        }
-                        Err(error) => {
-                            let kind = if error.is_timeout() {
-                                "timeout"
-                            } else {
-                                "connection"
-                            };
-                            *results.statuses.entry(kind.to_owned()).or_default() += 1;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        worker.await?;
+async fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Run(args) => run(args).await,
+        Command::Suite(args) => match args.plan() {
+            Ok(plan) => suite::run(plan)
+                .await
+                .map(|(_, summary)| print!("{summary}")),
+            Err(e) => Err(e),
+        },
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("loadtest: error: {e}");
+            ExitCode::FAILURE
+        }
     }
-    let wall = started.elapsed().as_secs_f64();
-    let results = results.lock().await;
-    let mut latencies = results.latencies.clone();
-    latencies.sort_by(f64::total_cmp);
-    let mut rtf = results.server_rtf.clone();
-    rtf.sort_by(f64::total_cmp);
-    let audio_total: f64 = results.audio_seconds.iter().sum();
-    let report = json!({
-        "url": url,
-        "concurrency": args.concurrency,
-        "requests_sent": results.statuses.values().sum::<usize>(),
-        "statuses": results.statuses,
-        "wall_seconds": wall,
-        "latency_ms": {"p50": percentile(&latencies, 50.0), "p90": percentile(&latencies, 90.0), "p99": percentile(&latencies, 99.0)},
-        "server_rtf_p50": percentile(&rtf, 50.0),
-        "audio_seconds_total": audio_total,
-        "throughput_audio_seconds_per_second": audio_total / wall,
-    });
-    println!("{}", serde_json::to_string_pretty(&report)?);
-    Ok(())
 }
