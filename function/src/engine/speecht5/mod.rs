@@ -15,13 +15,13 @@ mod folder;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use openvino::{CompiledModel, ElementType, InferRequest, Shape, Tensor};
 
 pub use folder::{GenerationParams, ModelConfig, ModelFolder};
 
-use super::pool::Pool;
+use super::pool::{Pool, Pooled};
 use super::{EngineError, ModelInfo, Runtime, SpeechEngine, Synthesis, Timings};
 use crate::text::sentencepiece::CharTokenizer;
 
@@ -252,6 +252,72 @@ impl SpeechT5 {
         steps: Steps,
     ) -> Result<Utterance, EngineError> {
         let started = Instant::now();
+        let mut session = self.decoder_session(ids, speaker)?;
+        let mut timings = Timings {
+            encoder: session.encoder_time(),
+            ..Timings::default()
+        };
+
+        // Decoder loop.
+        let (minlen, maxlen, threshold) = match steps {
+            Steps::Generate(params) => {
+                let (min, max) =
+                    params.step_bounds(session.encoder_tokens(), self.config.reduction_factor);
+                (min, max, params.threshold)
+            }
+            Steps::Exactly(n) => (n, n, f32::INFINITY),
+        };
+        // The decoder's positions end at max_speech_positions: never run past them.
+        let maxlen = maxlen
+            .min(self.config.max_speech_positions.saturating_sub(1))
+            .max(1);
+        let stop = loop {
+            timings.decoder_steps.push(session.step()?);
+            let step = session.position();
+            if step < minlen {
+                continue;
+            }
+            if session.stop_probability()? >= threshold {
+                break StopReason::Threshold;
+            }
+            if step >= maxlen {
+                break if matches!(steps, Steps::Exactly(_)) {
+                    StopReason::Forced
+                } else {
+                    StopReason::MaxLength
+                };
+            }
+        };
+
+        timings.postnet = session.postnet()?;
+        timings.vocoder = session.vocoder()?;
+        let samples = session.waveform()?;
+        let spectrogram = session.spectrogram()?;
+        let step = session.position();
+        drop(session);
+        timings.total = started.elapsed();
+        Ok(Utterance {
+            synthesis: Synthesis {
+                samples,
+                sample_rate: SAMPLE_RATE,
+                input_tokens: ids.len(),
+                timings,
+            },
+            steps: step,
+            stop,
+            spectrogram,
+        })
+    }
+
+    /// Starts one utterance's inference to be driven stage by stage, as [`Self::generate_ids`]
+    /// does and as benchmarks do to time single stages: validates the input, takes a slot from
+    /// the pool (waiting if all are busy; the pool's lock is not held afterwards), runs the
+    /// encoder once and binds its outputs to a fresh decoder request.
+    pub fn decoder_session(
+        &self,
+        ids: &[i64],
+        speaker: &[f32],
+    ) -> Result<DecoderSession<'_>, EngineError> {
         if ids.len() > self.config.max_text_positions {
             return Err(EngineError::InputTooLong {
                 tokens: ids.len(),
@@ -268,16 +334,9 @@ impl SpeechT5 {
                 ),
             });
         }
-        let mut timings = Timings::default();
         let mut slot = self
             .slots
             .take(|| Slot::compile(&self.runtime, &self.dir, false))?;
-        let slot = &mut *slot;
-        // A fresh request: fresh decoder state (≈0.1 ms to create).
-        let mut decoder = slot
-            .decoder
-            .create_infer_request()
-            .map_err(infer("decoder"))?;
 
         // Encoder.
         let input_ids =
@@ -288,14 +347,14 @@ impl SpeechT5 {
             .map_err(infer("encoder"))?;
         let t = Instant::now();
         encoder.infer().map_err(infer("encoder"))?;
-        timings.encoder = t.elapsed();
+        let encoder_time = t.elapsed();
         let hidden = encoder
             .get_tensor("last_hidden_state")
             .map_err(infer("encoder"))?;
         let mask = encoder
             .get_tensor("encoder_attention_mask")
             .map_err(infer("encoder"))?;
-        let encoder_len = usize::try_from(
+        let encoder_tokens = usize::try_from(
             hidden
                 .get_shape()
                 .map_err(infer("encoder"))?
@@ -303,133 +362,32 @@ impl SpeechT5 {
         )
         .unwrap_or(0);
 
-        // Decoder loop: the encoder's outputs are bound once, without copying.
-        let (minlen, maxlen, threshold) = match steps {
-            Steps::Generate(params) => {
-                let (min, max) = params.step_bounds(encoder_len, self.config.reduction_factor);
-                (min, max, params.threshold)
-            }
-            Steps::Exactly(n) => (n, n, f32::INFINITY),
-        };
-        // The decoder's positions end at max_speech_positions: never run past them.
-        let maxlen = maxlen
-            .min(self.config.max_speech_positions.saturating_sub(1))
-            .max(1);
-        let mel = self.config.num_mel_bins;
-        let frame_values = self.config.reduction_factor * mel;
         let speaker = tensor(ElementType::F32, &[1, speaker.len() as i64], speaker)
             .map_err(infer("decoder"))?;
         let beam_idx = tensor(ElementType::I32, &[1], &[0i32]).map_err(infer("decoder"))?;
-        for (name, value) in [
-            ("speaker_embeddings", &speaker),
-            ("encoder_hidden_states", &hidden),
-            ("encoder_attention_mask", &mask),
-            ("beam_idx", &beam_idx),
-        ] {
-            decoder.set_tensor(name, value).map_err(infer("decoder"))?;
-        }
-        let mut inputs_embeds = Tensor::new(
-            ElementType::F32,
-            &shape(&[1, 1, mel as i64]).map_err(infer("decoder"))?,
-        )
-        .map_err(infer("decoder"))?;
-        let mut raw = Vec::with_capacity(maxlen.min(1024) * frame_values);
-        let mut step = 0;
-        let stop = loop {
-            step += 1;
-            decoder
-                .set_tensor("inputs_embeds", &inputs_embeds)
-                .map_err(infer("decoder"))?;
-            let t = Instant::now();
-            decoder.infer().map_err(infer("decoder"))?;
-            timings.decoder_steps.push(t.elapsed());
-            let spectrum = decoder.get_tensor("spectrum").map_err(infer("decoder"))?;
-            let spectrum = spectrum.get_data::<f32>().map_err(infer("decoder"))?;
-            if spectrum.len() != frame_values {
-                return Err(EngineError::Output {
-                    stage: "decoder",
-                    reason: format!(
-                        "spectrum has {} values, expected {frame_values}",
-                        spectrum.len()
-                    ),
-                });
-            }
-            raw.extend_from_slice(spectrum);
-            // The whole sequence so far becomes the next input, as a tensor handle (no copy).
-            inputs_embeds = decoder
-                .get_tensor("output_sequence_out")
-                .map_err(infer("decoder"))?;
-            if step < minlen {
-                continue;
-            }
-            let prob = decoder.get_tensor("prob").map_err(infer("decoder"))?;
-            let prob: f32 = prob
-                .get_data::<f32>()
-                .map_err(infer("decoder"))?
-                .iter()
-                .sum();
-            if prob >= threshold {
-                break StopReason::Threshold;
-            }
-            if step >= maxlen {
-                break if matches!(steps, Steps::Exactly(_)) {
-                    StopReason::Forced
-                } else {
-                    StopReason::MaxLength
-                };
-            }
+        let mel = self.config.num_mel_bins;
+        let mut session = DecoderSession {
+            decoder: slot
+                .decoder
+                .create_infer_request()
+                .map_err(infer("decoder"))?,
+            inputs_embeds: zero_frame(mel)?,
+            raw: Vec::new(),
+            spectrogram: None,
+            position: 0,
+            frame_values: self.config.reduction_factor * mel,
+            reduction_factor: self.config.reduction_factor,
+            mel,
+            encoder_tokens,
+            encoder_time,
+            speaker,
+            beam_idx,
+            hidden,
+            mask,
+            slot,
         };
-        drop(decoder);
-
-        // Postnet, then the vocoder reads the postnet's output tensor directly.
-        let raw = tensor(
-            ElementType::F32,
-            &[
-                step as i64,
-                1,
-                self.config.reduction_factor as i64,
-                mel as i64,
-            ],
-            &raw,
-        )
-        .map_err(infer("postnet"))?;
-        let postnet = &mut slot.postnet;
-        postnet
-            .set_tensor("raw_spectrogram", &raw)
-            .map_err(infer("postnet"))?;
-        let t = Instant::now();
-        postnet.infer().map_err(infer("postnet"))?;
-        timings.postnet = t.elapsed();
-        let spectrogram = postnet
-            .get_tensor("postnet_spectrogram")
-            .map_err(infer("postnet"))?;
-        let vocoder = &mut slot.vocoder;
-        vocoder
-            .set_tensor("spectrogram", &spectrogram)
-            .map_err(infer("vocoder"))?;
-        let t = Instant::now();
-        vocoder.infer().map_err(infer("vocoder"))?;
-        timings.vocoder = t.elapsed();
-        let samples = vocoder
-            .get_tensor("waveform")
-            .and_then(|w| w.get_data::<f32>().map(<[f32]>::to_vec))
-            .map_err(infer("vocoder"))?;
-        let spectrogram = spectrogram
-            .get_data::<f32>()
-            .map_err(infer("postnet"))?
-            .to_vec();
-        timings.total = started.elapsed();
-        Ok(Utterance {
-            synthesis: Synthesis {
-                samples,
-                sample_rate: SAMPLE_RATE,
-                input_tokens: ids.len(),
-                timings,
-            },
-            steps: step,
-            stop,
-            spectrogram,
-        })
+        session.bind()?;
+        Ok(session)
     }
 
     /// Most utterances that run at once, and slots compiled so far.
@@ -450,12 +408,223 @@ impl SpeechEngine for SpeechT5 {
     }
 }
 
+/// One utterance's inference driven stage by stage, on a slot of its own taken from the pool for
+/// the session's life and given back on drop (see [`SpeechT5::decoder_session`]).
+///
+/// [`SpeechT5::generate_ids`] runs its decoder loop on a session; benchmarks use one to time a
+/// decoder step at a chosen position ([`Self::restart`], then [`Self::step`] k times), the
+/// postnet or the vocoder. Nothing on the step path is copied: the encoder's outputs are bound
+/// once and `output_sequence_out` is fed back as `inputs_embeds` as a tensor handle; each step
+/// appends its `spectrum` (`reduction_factor × num_mel_bins` values) for the postnet.
+pub struct DecoderSession<'a> {
+    decoder: InferRequest,
+    inputs_embeds: Tensor,
+    /// Every step's `spectrum`, in order: the postnet's input.
+    raw: Vec<f32>,
+    /// The postnet's output, once it has run.
+    spectrogram: Option<Tensor>,
+    position: usize,
+    frame_values: usize,
+    reduction_factor: usize,
+    mel: usize,
+    encoder_tokens: usize,
+    encoder_time: Duration,
+    speaker: Tensor,
+    beam_idx: Tensor,
+    hidden: Tensor,
+    mask: Tensor,
+    /// Last, so that requests and tensors are dropped before the slot goes back to the pool.
+    slot: Pooled<'a, Slot>,
+}
+
+impl std::fmt::Debug for DecoderSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecoderSession")
+            .field("encoder_tokens", &self.encoder_tokens)
+            .field("position", &self.position)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DecoderSession<'_> {
+    /// The encoder's output length (tokens, with `</s>`).
+    pub fn encoder_tokens(&self) -> usize {
+        self.encoder_tokens
+    }
+
+    /// How long the encoder's `infer` took when the session started.
+    pub fn encoder_time(&self) -> Duration {
+        self.encoder_time
+    }
+
+    /// Decoder steps run since the session started or last restarted.
+    pub fn position(&self) -> usize {
+        self.position
+    }
+
+    /// Runs one decoder step and returns the time of its `infer` alone.
+    pub fn step(&mut self) -> Result<Duration, EngineError> {
+        let decoder = &mut self.decoder;
+        decoder
+            .set_tensor("inputs_embeds", &self.inputs_embeds)
+            .map_err(infer("decoder"))?;
+        let t = Instant::now();
+        decoder.infer().map_err(infer("decoder"))?;
+        let elapsed = t.elapsed();
+        let spectrum = decoder.get_tensor("spectrum").map_err(infer("decoder"))?;
+        let spectrum = spectrum.get_data::<f32>().map_err(infer("decoder"))?;
+        if spectrum.len() != self.frame_values {
+            return Err(EngineError::Output {
+                stage: "decoder",
+                reason: format!(
+                    "spectrum has {} values, expected {}",
+                    spectrum.len(),
+                    self.frame_values
+                ),
+            });
+        }
+        self.raw.extend_from_slice(spectrum);
+        // The whole sequence so far becomes the next input, as a tensor handle (no copy).
+        self.inputs_embeds = decoder
+            .get_tensor("output_sequence_out")
+            .map_err(infer("decoder"))?;
+        self.position += 1;
+        Ok(elapsed)
+    }
+
+    /// The summed stop probabilities of the last step (GenAI stops once it reaches the threshold).
+    pub fn stop_probability(&self) -> Result<f32, EngineError> {
+        let prob = self.decoder.get_tensor("prob").map_err(infer("decoder"))?;
+        Ok(prob
+            .get_data::<f32>()
+            .map_err(infer("decoder"))?
+            .iter()
+            .sum())
+    }
+
+    /// Starts the decoder over at position 0 with a fresh request (fresh state, ≈0.1 ms) and the
+    /// same encoder outputs; forgets the steps run so far and the postnet's output.
+    pub fn restart(&mut self) -> Result<(), EngineError> {
+        self.decoder = self
+            .slot
+            .decoder
+            .create_infer_request()
+            .map_err(infer("decoder"))?;
+        self.inputs_embeds = zero_frame(self.mel)?;
+        self.raw.clear();
+        self.spectrogram = None;
+        self.position = 0;
+        self.bind()
+    }
+
+    /// Runs the postnet over every step so far and returns the time of its `infer` alone; its
+    /// output is kept for [`Self::vocoder`] and [`Self::spectrogram`].
+    pub fn postnet(&mut self) -> Result<Duration, EngineError> {
+        if self.position == 0 {
+            return Err(EngineError::Output {
+                stage: "postnet",
+                reason: "no decoder step has run".to_owned(),
+            });
+        }
+        let raw = tensor(
+            ElementType::F32,
+            &[
+                self.position as i64,
+                1,
+                self.reduction_factor as i64,
+                self.mel as i64,
+            ],
+            &self.raw,
+        )
+        .map_err(infer("postnet"))?;
+        let postnet = &mut self.slot.postnet;
+        postnet
+            .set_tensor("raw_spectrogram", &raw)
+            .map_err(infer("postnet"))?;
+        let t = Instant::now();
+        postnet.infer().map_err(infer("postnet"))?;
+        let elapsed = t.elapsed();
+        self.spectrogram = Some(
+            postnet
+                .get_tensor("postnet_spectrogram")
+                .map_err(infer("postnet"))?,
+        );
+        Ok(elapsed)
+    }
+
+    /// Runs the vocoder on the postnet's last output (read in place, not copied) and returns the
+    /// time of its `infer` alone; the audio is then in [`Self::waveform`].
+    pub fn vocoder(&mut self) -> Result<Duration, EngineError> {
+        let spectrogram = self.spectrogram.as_ref().ok_or_else(postnet_not_run)?;
+        let vocoder = &mut self.slot.vocoder;
+        vocoder
+            .set_tensor("spectrogram", spectrogram)
+            .map_err(infer("vocoder"))?;
+        let t = Instant::now();
+        vocoder.infer().map_err(infer("vocoder"))?;
+        Ok(t.elapsed())
+    }
+
+    /// A copy of the postnet's last output, `[frames × num_mel_bins]` row-major.
+    pub fn spectrogram(&self) -> Result<Vec<f32>, EngineError> {
+        Ok(self
+            .postnet_output()?
+            .get_data::<f32>()
+            .map_err(infer("postnet"))?
+            .to_vec())
+    }
+
+    /// A copy of the vocoder's last output: samples at [`SAMPLE_RATE`].
+    pub fn waveform(&self) -> Result<Vec<f32>, EngineError> {
+        self.slot
+            .vocoder
+            .get_tensor("waveform")
+            .and_then(|w| w.get_data::<f32>().map(<[f32]>::to_vec))
+            .map_err(infer("vocoder"))
+    }
+
+    fn postnet_output(&self) -> Result<&Tensor, EngineError> {
+        self.spectrogram.as_ref().ok_or_else(postnet_not_run)
+    }
+
+    /// Binds the inputs that stay fixed for the whole utterance, without copying them.
+    fn bind(&mut self) -> Result<(), EngineError> {
+        for (name, value) in [
+            ("speaker_embeddings", &self.speaker),
+            ("encoder_hidden_states", &self.hidden),
+            ("encoder_attention_mask", &self.mask),
+            ("beam_idx", &self.beam_idx),
+        ] {
+            self.decoder
+                .set_tensor(name, value)
+                .map_err(infer("decoder"))?;
+        }
+        Ok(())
+    }
+}
+
 fn infer(stage: &'static str) -> impl Fn(openvino::InferenceError) -> EngineError {
     move |source| EngineError::Inference { stage, source }
 }
 
 fn shape(dims: &[i64]) -> Result<Shape, openvino::InferenceError> {
     Shape::new(dims)
+}
+
+fn postnet_not_run() -> EngineError {
+    EngineError::Output {
+        stage: "postnet",
+        reason: "the postnet has not run".to_owned(),
+    }
+}
+
+/// The decoder's first input: one all-zero mel frame, `[1, 1, num_mel_bins]`.
+fn zero_frame(mel: usize) -> Result<Tensor, EngineError> {
+    Tensor::new(
+        ElementType::F32,
+        &shape(&[1, 1, mel as i64]).map_err(infer("decoder"))?,
+    )
+    .map_err(infer("decoder"))
 }
 
 /// A new tensor holding a copy of `data` (inputs built from Rust values).
