@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::Deserialize;
 
-use crate::engine::{Precision, RuntimeOptions, OPENVINO_C_LIBRARY};
+use crate::engine::{Precision, RuntimeOptions, DEFAULT_CPU_RUNTIME_CACHE, OPENVINO_C_LIBRARY};
 
 /// The repository this binary was built from (for development defaults).
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -54,7 +54,7 @@ pub struct Config {
     /// Entries of OpenVINO's per-shape CPU kernel cache. The decoder's shapes change at every
     /// step, so this bounds memory (≈ 3 MB an entry on full-size SpeechT5) while keeping repeat
     /// utterances of up to this many steps fast.
-    #[arg(long, env = "TTS_CPU_RUNTIME_CACHE", default_value_t = 1024)]
+    #[arg(long, env = "TTS_CPU_RUNTIME_CACHE", default_value_t = DEFAULT_CPU_RUNTIME_CACHE)]
     pub cpu_runtime_cache: u32,
 
     /// Address of the local HTTP server (ignored inside Lambda).

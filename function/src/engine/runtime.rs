@@ -12,6 +12,10 @@ use super::EngineError;
 /// File name of the OpenVINO C library in the 2026.4 wheel.
 pub const OPENVINO_C_LIBRARY: &str = "libopenvino_c.so.2641";
 
+/// The function's default for [`RuntimeOptions::cpu_runtime_cache`]: room for the steps of the
+/// longest text piece, so repeat utterances reuse their kernels, with memory bounded.
+pub const DEFAULT_CPU_RUNTIME_CACHE: u32 = 1024;
+
 /// Floating-point precision OpenVINO's CPU plugin computes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
