@@ -38,7 +38,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 out=${TTS_BENCH_OUT:-$repo/target/bench-report}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out"/{engine,loadtest,peers,bandwidth,report}.json "$out"/report.md "$out"/*.svg
+rm -f "$out"/{engine,loadtest,peers,peers-full,bandwidth,report}.json "$out"/report.md "$out"/*.svg
 
 text=${TTS_BENCH_TEXT:-"The quick brown fox jumps over the lazy dog, while the cat watches from the warm windowsill."}
 if ((smoke)); then

@@ -289,6 +289,17 @@ fn section_steps(md: &mut String, engine: &Value, peers: &Value, bw: &Value, pre
             );
         }
     }
+    let mut warnings = Vec::new();
+    for (key, name) in [("genai", "GenAI"), ("torch", "PyTorch")] {
+        let got = &peers[key]["steps_from_samples"];
+        if !got.is_null() && *got != peers["steps"] {
+            warnings.push(format!(
+                "{name} ran {got} decoder steps (from its audio length) instead of {}: the model stopped early, \
+                 so its derived figure is not comparable.",
+                peers["steps"]
+            ));
+        }
+    }
     if bw.is_null() {
         let _ = writeln!(
             md,
@@ -310,6 +321,9 @@ fn section_steps(md: &mut String, engine: &Value, peers: &Value, bw: &Value, pre
             bw["gb_per_s"].as_f64().map_or("—".into(), |g| num(g, 3)),
             s(&bw["method"])
         );
+    }
+    for w in warnings {
+        let _ = writeln!(md, "\nWarning: {w}");
     }
     if let Some(rows) = engine["decoder_step"].as_array().filter(|a| !a.is_empty()) {
         let _ = writeln!(md, "\n| decoder position | median | p90 |\n|---|---|---|");
