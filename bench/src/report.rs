@@ -290,6 +290,18 @@ fn section_steps(md: &mut String, engine: &Value, peers: &Value, bw: &Value, pre
         }
     }
     let mut warnings = Vec::new();
+    for (v, name) in [
+        (&engine["per_step_derived_ms"], "this engine"),
+        (&peers["genai"]["per_step_derived_ms"], "GenAI"),
+        (&peers["torch"]["per_step_derived_ms"], "PyTorch"),
+    ] {
+        if v.as_f64().is_some_and(|x| x <= 0.0) {
+            warnings.push(format!(
+                "{name}: t(2n) ≤ t(n), so its derived per-step figure is meaningless (the run was disturbed; \
+                 check the load and run again)."
+            ));
+        }
+    }
     for (key, name) in [("genai", "GenAI"), ("torch", "PyTorch")] {
         let got = &peers[key]["steps_from_samples"];
         if !got.is_null() && *got != peers["steps"] {
