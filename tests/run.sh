@@ -16,3 +16,11 @@ tests/sdk/setup.sh
 # Bounded: up to 10 minutes for a first build inside the suite, then a few minutes of tests.
 timeout --kill-after=30 1200 .venv-sdk/bin/python -m pytest tests/sdk -p no:cacheprovider \
   -o console_output_style=classic -rfE --tb=short -q
+
+echo "== benchmark suite, smoke (bench/run.sh --smoke) =="
+bench/run.sh --smoke
+out=${TTS_BENCH_OUT:-target/bench-report}
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["bandwidth"]["gb_per_s"] > 0, r' "$out/report.json"
+for heading in "## Machine" "## Per-step decoder latency" "## End-to-end real-time factor" "## Cold start" "## Concurrency sweep"; do
+  grep -qxF "$heading" "$out/report.md" || { echo "report.md lacks the heading '$heading'" >&2; exit 1; }
+done

@@ -8,7 +8,9 @@ The step count is forced through maxlenratio (the --full exports never stop by t
 maxlen = int(token_count * maxlenratio / 2), so maxlenratio = (2*steps + 0.5) / token_count
 gives exactly `steps` decoder steps (minlenratio stays 0 < maxlenratio, as GenAI requires).
 Each engine synthesizes the text with n and 2n steps, R times each after a warm-up;
-per-step latency = (median t(2n) - median t(n)) / n. Prints one JSON object to stdout.
+per-step latency = (median t(2n) - median t(n)) / n. Prints one JSON object to stdout; with
+--out FILE also writes the report contract's `peers.json` (bench/run.sh passes the same text, n,
+threads and precision as to the engine bench).
 
 Example:
   .venv-fixtures/bin/python bench/peers/genai_speecht5.py --model .models/speecht5-full-random \
@@ -120,6 +122,7 @@ def main():
     ap.add_argument("--torch-dir", type=Path, help="save_pretrained model (default MODEL/torch if present)")
     ap.add_argument("--torch-vocoder", type=Path, help="save_pretrained vocoder (default MODEL/torch-vocoder)")
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument("--out", type=Path, help="also write peers.json (the benchmark report contract) here")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -149,6 +152,26 @@ def main():
     result["loadavg_end"] = os.getloadavg()
     json.dump(result, sys.stdout, indent=1)
     print()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(contract(result), indent=1) + "\n")
+        print(f"peers: wrote {args.out}", file=sys.stderr)
+
+
+def contract(result):
+    """The report contract's peers.json: milliseconds, medians, derived per-step latency."""
+    def engine(r):
+        if r is None:
+            return None
+        return {"load_ms": r["load_s"] * 1e3,
+                "utterance_ms": [r["runs"]["n"]["median_s"] * 1e3, r["runs"]["2n"]["median_s"] * 1e3],
+                "per_step_derived_ms": r["per_step_s"] * 1e3,
+                "token_count": r["token_count"],
+                "steps_from_samples": [r["runs"]["n"]["steps_from_samples"], r["runs"]["2n"]["steps_from_samples"]]}
+    return {"text": result["text"], "tokens": result["token_count"], "steps": [result["n"], 2 * result["n"]],
+            "threads": result["threads"], "precision": result["precision"], "model": result["model"],
+            "repeats": result["repeats"], "versions": result["versions"],
+            "genai": engine(result["genai"]), "torch": engine(result.get("torch"))}
 
 
 if __name__ == "__main__":
