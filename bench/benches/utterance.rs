@@ -2,8 +2,9 @@
 //! vocoder) with forced step counts, so that random weights cannot change the work:
 //! - `utterance/{short,medium,long}`: ~30, ~100 and ~300 characters, `TTS_BENCH_STEPS_PER_TOKEN`
 //!   (default 2, about natural speech) steps per token; prints and records the real-time factor;
-//! - `utterance_steps/{n,2n}`: the medium text at n and 2n steps, for the per-step cost derived
-//!   as (t(2n) − t(n)) / n, as `speecht5-steps` and the GenAI peer script measure it.
+//! - `utterance_steps/{n,2n}`: `TTS_BENCH_TEXT` (default: the medium text) at n = `TTS_BENCH_STEPS`
+//!   and 2n steps, for the per-step cost derived as (t(2n) − t(n)) / n, as `speecht5-steps` and
+//!   the GenAI peer script measure it.
 
 mod common;
 
@@ -84,7 +85,13 @@ fn main() {
     }
     group.finish();
 
-    let n = if settings.smoke { 8 } else { 32 };
+    // The same sentence and step counts as the peers get from bench/run.sh (TTS_BENCH_TEXT,
+    // TTS_BENCH_STEPS), so the per-step figures compare like with like.
+    let step_text = std::env::var("TTS_BENCH_TEXT").unwrap_or_else(|_| MEDIUM.to_owned());
+    let n = std::env::var("TTS_BENCH_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if settings.smoke { 8 } else { 32 });
     let mut group = c.benchmark_group("utterance_steps");
     group.sampling_mode(SamplingMode::Flat);
     for steps in [n, 2 * n] {
@@ -94,7 +101,7 @@ fn main() {
         group.bench_with_input(BenchmarkId::new("medium", steps), &steps, |b, &steps| {
             b.iter_custom(|iters| {
                 let times: Vec<Duration> = (0..iters)
-                    .map(|_| run(&engine, MEDIUM, &voice, steps).0)
+                    .map(|_| run(&engine, &step_text, &voice, steps).0)
                     .collect();
                 rec.record(&id, times.iter().map(|&d| ms(d)).collect());
                 times.iter().sum()
