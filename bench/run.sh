@@ -14,7 +14,8 @@
 #   --precision    inference precision for every engine (default f32; this CPU would pick bf16)
 #   --int8         the int8-weight export (.models/speecht5-full-random-int8), f32 compute
 #   --threads N    inference threads for every engine (default: all cores)
-# Environment: TTS_BENCH_OUT, TTS_BENCH_TEXT (the sentence of the step benchmark), TTS_BENCH_STEPS (n).
+# Environment: TTS_BENCH_OUT, TTS_BENCH_TEXT (the sentence of the step benchmark), TTS_BENCH_STEPS (n),
+# TTS_BENCH_LOADTEST_ARGS (load-test settings; `_` stands for a space inside one argument).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -111,7 +112,15 @@ fi
 phase "load-test suite (loadtest.json)"
 if ((has_loadtest_suite)); then
   lt=(suite --model-dir "$model" --threads "$threads" --precision "$precision" --out "$out/loadtest.json")
-  ((smoke)) && lt+=(--smoke)
+  if ((smoke)); then
+    lt+=(--smoke)
+  else
+    # The random-weight export never stops by itself (steps = 10 per token at GenAI's maxlenratio),
+    # so the load test speaks a short sentence a bounded number of times. TTS_BENCH_LOADTEST_ARGS
+    # replaces these settings.
+    read -r -a extra <<< "${TTS_BENCH_LOADTEST_ARGS:---input Hello_there,_friend. --requests 8 --cold-runs 2 --max-seconds 90}"
+    for a in "${extra[@]}"; do lt+=("${a//_/ }"); done
+  fi
   "$target/release/loadtest" "${lt[@]}"
 else
   skip "loadtest has no \`suite\` command yet (the load-test suite is not in this checkout)"
