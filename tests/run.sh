@@ -20,7 +20,17 @@ timeout --kill-after=30 1200 .venv-sdk/bin/python -m pytest tests/sdk -p no:cach
 echo "== benchmark suite, smoke (bench/run.sh --smoke) =="
 bench/run.sh --smoke
 out=${TTS_BENCH_OUT:-target/bench-report}
-python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["bandwidth"]["gb_per_s"] > 0, r' "$out/report.json"
+python3 - "$out/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["bandwidth"]["gb_per_s"] > 0, r["bandwidth"]
+assert r["engine"]["per_step_derived_ms"] > 0 and len(r["engine"]["utterances"]) == 3, r["engine"]
+assert all(u["rtf"] > 0 for u in r["engine"]["utterances"]), r["engine"]["utterances"]
+assert [c["cache"] for c in r["loadtest"]["cold_start"]] == [False, True], r["loadtest"]["cold_start"]
+assert all(s["statuses"].get("200", 0) > 0 for s in r["loadtest"]["sweep"]), r["loadtest"]["sweep"]
+missing = [m for m in r["missing"] if "peers" not in m]
+assert not missing, missing  # in smoke mode only the peers are skipped
+PY
 for heading in "## Machine" "## Per-step decoder latency" "## End-to-end real-time factor" "## Cold start" "## Concurrency sweep"; do
   grep -qxF "$heading" "$out/report.md" || { echo "report.md lacks the heading '$heading'" >&2; exit 1; }
 done

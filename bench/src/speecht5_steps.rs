@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         precision: args.precision,
         threads: args.threads,
         cache_dir: None,
-        cpu_runtime_cache: Some(tts::engine::DEFAULT_CPU_RUNTIME_CACHE),
+        cpu_runtime_cache: None,
     })?);
     let engine = SpeechT5::load(&runtime, &args.model_dir, 1)?;
     let load = started.elapsed();

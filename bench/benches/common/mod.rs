@@ -180,7 +180,7 @@ impl Settings {
             precision: self.precision,
             threads: self.threads,
             cache_dir: None,
-            cpu_runtime_cache: Some(tts::engine::DEFAULT_CPU_RUNTIME_CACHE),
+            cpu_runtime_cache: None,
         })
         .unwrap_or_else(|e| {
             fail(&format!(

@@ -9,9 +9,7 @@ pub mod speecht5;
 use std::time::Duration;
 
 pub use error::EngineError;
-pub use runtime::{
-    Precision, Runtime, RuntimeOptions, DEFAULT_CPU_RUNTIME_CACHE, OPENVINO_C_LIBRARY,
-};
+pub use runtime::{Precision, Runtime, RuntimeOptions, OPENVINO_C_LIBRARY};
 
 /// What a model tells its callers about itself.
 #[derive(Clone, Debug, serde::Serialize)]

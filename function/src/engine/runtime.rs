@@ -12,10 +12,6 @@ use super::EngineError;
 /// File name of the OpenVINO C library in the 2026.4 wheel.
 pub const OPENVINO_C_LIBRARY: &str = "libopenvino_c.so.2641";
 
-/// The function's default for [`RuntimeOptions::cpu_runtime_cache`]: room for the steps of the
-/// longest text piece, so repeat utterances reuse their kernels, with memory bounded.
-pub const DEFAULT_CPU_RUNTIME_CACHE: u32 = 1024;
-
 /// Floating-point precision OpenVINO's CPU plugin computes in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,9 +48,7 @@ pub struct RuntimeOptions {
     /// Folder for OpenVINO's compiled-model cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
     /// Entries in the CPU plugin's per-shape kernel cache (`CPU_RUNTIME_CACHE_CAPACITY`); `None`
-    /// keeps OpenVINO's default (5000). The decoder's shapes change at every step, so each entry
-    /// is one step length: enough entries for the longest utterance keep repeat utterances fast,
-    /// while fewer bound memory (measured ≈ 3 MB an entry on the full-size SpeechT5).
+    /// keeps OpenVINO's default (5000). The decoder's shapes change at every step.
     pub cpu_runtime_cache: Option<u32>,
 }
 
