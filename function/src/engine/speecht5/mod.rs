@@ -79,7 +79,8 @@ pub struct Utterance {
     pub steps: usize,
     /// Why the loop stopped.
     pub stop: StopReason,
-    /// The postnet spectrogram, `[frames × num_mel_bins]` row-major.
+    /// The postnet spectrogram, `[frames × num_mel_bins]` row-major (empty on the function's
+    /// path, which needs only the samples).
     pub spectrogram: Vec<f32>,
 }
 
@@ -234,11 +235,22 @@ impl SpeechT5 {
         voice: &str,
         steps: Steps,
     ) -> Result<Utterance, EngineError> {
+        self.run(text, voice, steps, true)
+    }
+
+    /// `generate`, copying the postnet spectrogram out only when asked (the function does not).
+    fn run(
+        &self,
+        text: &str,
+        voice: &str,
+        steps: Steps,
+        keep_spectrogram: bool,
+    ) -> Result<Utterance, EngineError> {
         let started = Instant::now();
         let speaker = self.voice(voice)?;
         let ids = self.tokenize(text);
         let tokenize = started.elapsed();
-        let mut utterance = self.generate_ids(&ids, speaker, steps)?;
+        let mut utterance = self.run_ids(&ids, speaker, steps, keep_spectrogram)?;
         utterance.synthesis.timings.tokenize = tokenize;
         utterance.synthesis.timings.total = started.elapsed();
         Ok(utterance)
@@ -250,6 +262,16 @@ impl SpeechT5 {
         ids: &[i64],
         speaker: &[f32],
         steps: Steps,
+    ) -> Result<Utterance, EngineError> {
+        self.run_ids(ids, speaker, steps, true)
+    }
+
+    fn run_ids(
+        &self,
+        ids: &[i64],
+        speaker: &[f32],
+        steps: Steps,
+        keep_spectrogram: bool,
     ) -> Result<Utterance, EngineError> {
         let started = Instant::now();
         let mut session = self.decoder_session(ids, speaker)?;
@@ -292,7 +314,11 @@ impl SpeechT5 {
         timings.postnet = session.postnet()?;
         timings.vocoder = session.vocoder()?;
         let samples = session.waveform()?;
-        let spectrogram = session.spectrogram()?;
+        let spectrogram = if keep_spectrogram {
+            session.spectrogram()?
+        } else {
+            Vec::new()
+        };
         let step = session.position();
         drop(session);
         timings.total = started.elapsed();
@@ -403,7 +429,7 @@ impl SpeechEngine for SpeechT5 {
 
     fn synthesize(&self, text: &str, voice: &str) -> Result<Synthesis, EngineError> {
         Ok(self
-            .generate(text, voice, Steps::Generate(self.generation))?
+            .run(text, voice, Steps::Generate(self.generation), false)?
             .synthesis)
     }
 }
