@@ -311,9 +311,9 @@ async fn handle(
             voice: v,
             model: served.id.clone(),
         },
-        SynthesisError::Engine(
-            e @ (EngineError::InputTooLong { .. } | EngineError::EmptyInput),
-        ) => ApiError::field("input", e.to_string()),
+        SynthesisError::Engine(e @ EngineError::InputTooLong { .. }) => {
+            ApiError::field("input", e.to_string())
+        }
         SynthesisError::NothingToSay => ApiError::field("input", "'input' has nothing to speak."),
         SynthesisError::Audio(crate::audio::AudioError::NotBuilt { format, .. }) => {
             ApiError::FormatNotBuilt(format.name())

@@ -47,9 +47,6 @@ pub enum EngineError {
     /// The requested voice is not one this model has.
     #[error("unknown voice {0:?}")]
     UnknownVoice(String),
-    /// The input gives the model nothing to say.
-    #[error("the input has nothing to synthesize")]
-    EmptyInput,
     /// The input is longer than the model's positions cover.
     #[error("the input is {tokens} tokens long; this model reads at most {max}")]
     InputTooLong {
@@ -80,9 +77,6 @@ pub enum EngineError {
 impl EngineError {
     /// True when the error is caused by the request rather than by the engine or its set-up.
     pub fn is_client_error(&self) -> bool {
-        matches!(
-            self,
-            Self::UnknownVoice(_) | Self::EmptyInput | Self::InputTooLong { .. }
-        )
+        matches!(self, Self::UnknownVoice(_) | Self::InputTooLong { .. })
     }
 }
