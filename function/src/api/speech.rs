@@ -214,7 +214,7 @@ pub async fn speech(
 ) -> Response {
     let started = Instant::now();
     let mut log = RequestLog::default();
-    let result = handle(&state, dialect, &headers, body, &mut log).await;
+    let result = handle(&state, dialect, &headers, body, started, &mut log).await;
     let mut response = match result {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -229,9 +229,9 @@ async fn handle(
     dialect: Dialect,
     headers: &HeaderMap,
     body: Body,
+    started: Instant,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
-    let started = Instant::now();
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let value = content_type.to_str().unwrap_or_default();
         let essence = value
