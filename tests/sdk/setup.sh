@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the SDK suite (tests/sdk) needs on a fresh machine, without prompts:
 #   - .venv-sdk: the pinned Python packages of tests/sdk/requirements.txt (reinstalled when the
-#     file changes);
+#     file changes), among them pocketsphinx with its bundled English model (the recognizer of
+#     tests/sdk/asr.py, for the Piper intelligibility test);
 #   - .venv-tools: cargo-lambda 1.9.2 from PyPI (the same folder function/run.sh uses);
 #   - ffmpeg/ffprobe (the independent decoder the tests check audio with) and curl, with apt-get
 #     when missing (CI runs as root on a fresh Debian machine).
@@ -38,4 +39,4 @@ if [[ ! -x "$tools/bin/cargo-lambda" ]]; then
   python3 -m venv "$tools"
   "$tools/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
 fi
-echo "SDK suite ready: $("$venv/bin/python" -c 'import openai; print("openai", openai.__version__)'), $("$tools/bin/cargo-lambda" lambda --version 2>/dev/null || echo cargo-lambda), $(ffprobe -version | head -1 | cut -d' ' -f1-3)"
+echo "SDK suite ready: $("$venv/bin/python" -c 'import openai, pocketsphinx; from importlib.metadata import version; print("openai", openai.__version__, "pocketsphinx", version("pocketsphinx"))'), $("$tools/bin/cargo-lambda" lambda --version 2>/dev/null || echo cargo-lambda), $(ffprobe -version | head -1 | cut -d' ' -f1-3)"
