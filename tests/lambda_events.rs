@@ -7,7 +7,7 @@ use std::io::Cursor;
 use aws_lambda_events::event::lambda_function_urls::LambdaFunctionUrlRequest;
 use axum::body::to_bytes;
 use clap::Parser;
-use e2e_tests::{openvino_lib, repo, tiny_model};
+use e2e_tests::{openvino_lib, repo, tiny_config};
 use serde_json::Value;
 use tower::ServiceExt;
 use tts::api::{router, AppState};
@@ -19,8 +19,8 @@ fn app() -> axum::Router {
         "bootstrap",
         "--openvino-lib",
         openvino_lib().to_str().unwrap(),
-        "--model-dir",
-        tiny_model().to_str().unwrap(),
+        "--config",
+        tiny_config().to_str().unwrap(),
     ]);
     let settings = config.settings(true).expect("settings");
     let pipeline = Pipeline::build(config.runtime_options(), &settings).expect("pipeline");

@@ -1,7 +1,8 @@
 //! Guards start-up: a bad set-up stops `bootstrap` with one clear error naming what is wrong and
 //! how to fix it (missing runtime library, missing or incomplete model folder, an IR whose
 //! inputs are not SpeechT5's), instead of a panic or a server that fails every request; and a folder
-//! without `voices/` (as exported from microsoft/speecht5_tts) loads with a default speaker.
+//! without `voices/` (as exported from microsoft/speecht5_tts) loads with a default speaker; a
+//! missing Piper voice or eSpeak NG names the command that installs it.
 
 use std::path::Path;
 
@@ -170,4 +171,55 @@ fn a_broken_configuration_file_is_named_with_the_problem() {
         !missing_ok && missing.contains("/nonexistent/tts.toml") && missing.contains("TTS_CONFIG"),
         "{missing}"
     );
+}
+
+/// A configuration serving the default Piper voice from `voice_dir`.
+fn piper_config(name: &str, voice_dir: &Path) -> std::path::PathBuf {
+    let dir = scratch(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("tts.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[models]]\nid = \"piper-joe\"\nfamily = \"piper\"\ndir = \"{}\"\n",
+            voice_dir.display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[test]
+fn a_missing_piper_voice_names_the_command_that_installs_it() {
+    let config = piper_config("novoice", Path::new("/nonexistent/piper-joe"));
+    let (ok, stderr) = run_to_exit(&[("TTS_CONFIG", config.to_str().unwrap())]);
+    assert!(!ok);
+    assert!(stderr.contains("/nonexistent/piper-joe"), "{stderr}");
+    assert!(stderr.contains("setup-piper.sh"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_missing_espeak_names_the_command_that_installs_it() {
+    let voice = e2e_tests::repo().join(".models/piper-joe");
+    let config = piper_config("noespeak", &voice);
+    for (var, value, install) in [
+        (
+            "TTS_ESPEAK_LIBRARY",
+            "/nonexistent/libespeak-ng.so.1",
+            "setup-espeak.sh",
+        ),
+        (
+            "TTS_ESPEAK_PHONEMIZER",
+            "/nonexistent/espeak-phonemes",
+            "cargo build --release -p espeak-phonemes",
+        ),
+    ] {
+        let (ok, stderr) =
+            run_to_exit(&[("TTS_CONFIG", config.to_str().unwrap()), (var, value)]);
+        assert!(!ok, "{var}");
+        assert!(stderr.contains(value), "{stderr}");
+        assert!(stderr.contains(install), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
 }

@@ -136,6 +136,8 @@ struct FileModel {
 pub enum Family {
     /// Microsoft SpeechT5 exported by optimum-intel.
     Speecht5,
+    /// A Piper (VITS) voice: `<name>.onnx` and `<name>.onnx.json`, phonemized by eSpeak NG.
+    Piper,
 }
 
 /// One configured model.

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use once_cell::sync::OnceCell;
 
 use crate::config::{Family, ModelSettings, Settings};
+use crate::engine::piper::Piper;
 use crate::engine::speecht5::SpeechT5;
 use crate::engine::{EngineError, Runtime, RuntimeOptions, SpeechEngine};
+use crate::text::espeak::{Espeak, EspeakConfig};
 
 static PIPELINE: OnceCell<Pipeline> = OnceCell::new();
 
@@ -148,10 +150,24 @@ impl Pipeline {
         let runtime = Arc::new(Runtime::new(runtime)?);
         let runtime_ms = started.elapsed().as_secs_f64() * 1e3;
         let mut models = Models::default();
+        // One eSpeak NG process serves every Piper voice; started only if one is configured.
+        let mut espeak: Option<Arc<Espeak>> = None;
+        let slots = settings.limits.slots;
         for model in &settings.models {
             let engine: Arc<dyn SpeechEngine> = match model.family {
-                Family::Speecht5 => {
-                    Arc::new(SpeechT5::load(&runtime, &model.dir, settings.limits.slots)?)
+                Family::Speecht5 => Arc::new(SpeechT5::load(&runtime, &model.dir, slots)?),
+                Family::Piper => {
+                    let espeak = match &espeak {
+                        Some(e) => Arc::clone(e),
+                        None => {
+                            let started = EspeakConfig::discover()
+                                .and_then(|config| Espeak::start(&config))
+                                .map(Arc::new)
+                                .map_err(|e| EngineError::Phonemizer(e.to_string()))?;
+                            espeak.insert(started).clone()
+                        }
+                    };
+                    Arc::new(Piper::load(&runtime, &model.dir, slots, espeak)?)
                 }
             };
             models

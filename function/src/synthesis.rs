@@ -1,13 +1,12 @@
-//! From a validated request to encoded audio: text preparation (normalization where the model
-//! needs it, sentence splitting), one engine call per piece, pieces joined with short pauses,
-//! `speed` applied as a pitch-preserving time-stretch, then encoding. Knows nothing of HTTP;
-//! reaches the model only through [`SpeechEngine`].
+//! From a validated request to encoded audio: the engine prepares the text into pieces
+//! (sentences), one engine call per piece at the requested speed, pieces joined with short pauses
+//! (shortened or lengthened with the speed), then encoding. Knows nothing of HTTP; reaches the
+//! model only through [`SpeechEngine`].
 
 use std::time::{Duration, Instant};
 
-use crate::audio::{change_speed, encode, AudioError, AudioFormat, Encoded};
+use crate::audio::{encode, AudioError, AudioFormat, Encoded};
 use crate::engine::{EngineError, SpeechEngine, Timings};
-use crate::text::{normalize::normalize, sentences::split_sentences};
 
 /// What to synthesize.
 #[derive(Clone, Debug)]
@@ -37,7 +36,7 @@ pub struct SpeechOutput {
     pub pieces: usize,
     /// Engine timings summed over pieces (decoder steps concatenated).
     pub timings: Timings,
-    /// Time spent on speed change and encoding.
+    /// Time spent encoding.
     pub post: Duration,
 }
 
@@ -63,38 +62,25 @@ pub fn synthesize(
     // Refuse a format that was built out before spending any inference on it.
     job.format.ensure_built()?;
     let info = engine.info();
-    let text = if info.normalize_text {
-        normalize(job.text)
-    } else {
-        job.text.to_owned()
-    };
-    let pieces = split_sentences(&text, info.max_piece_chars);
+    let pieces = engine.prepare(job.text)?;
     if pieces.is_empty() {
         return Err(SynthesisError::NothingToSay);
     }
-    let pause = (job.pause.as_secs_f64() * f64::from(info.sample_rate)).round() as usize;
+    let pause = (job.pause.as_secs_f64() / f64::from(job.speed) * f64::from(info.sample_rate))
+        .round() as usize;
     let mut samples: Vec<f32> = Vec::new();
     let mut timings = Timings::default();
     let mut input_tokens = 0;
     for (i, piece) in pieces.iter().enumerate() {
-        let out = engine.synthesize(piece, job.voice)?;
+        let out = engine.synthesize(piece, job.voice, job.speed)?;
         if i > 0 {
             samples.resize(samples.len() + pause, 0.0);
         }
         samples.extend_from_slice(&out.samples);
         input_tokens += out.input_tokens;
-        let t = out.timings;
-        timings.tokenize += t.tokenize;
-        timings.encoder += t.encoder;
-        timings.decoder_steps.extend(t.decoder_steps);
-        timings.postnet += t.postnet;
-        timings.vocoder += t.vocoder;
-        timings.total += t.total;
+        timings.add(out.timings);
     }
     let started = Instant::now();
-    if (job.speed - 1.0).abs() > f32::EPSILON {
-        samples = change_speed(&samples, info.sample_rate, job.speed);
-    }
     let audio_seconds = samples.len() as f64 / f64::from(info.sample_rate);
     let audio = encode(job.format, &samples, info.sample_rate)?;
     Ok(SpeechOutput {

@@ -20,6 +20,11 @@ pub fn tiny_model() -> PathBuf {
     repo().join("tests/fixtures/speecht5-tiny/model")
 }
 
+/// The tests' configuration: the tiny SpeechT5 export alone, also under OpenAI's model names.
+pub fn tiny_config() -> PathBuf {
+    repo().join("tests/fixtures/speecht5-tiny/tts.toml")
+}
+
 /// The committed references recorded from OpenVINO GenAI and transformers.
 pub fn references_dir() -> PathBuf {
     repo().join("tests/fixtures/speecht5-tiny/references")
@@ -98,7 +103,7 @@ impl Server {
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .env("TTS_BIND", "127.0.0.1:0")
             .env("OPENVINO_LIB", openvino_lib())
-            .env("TTS_MODEL_DIR", tiny_model())
+            .env("TTS_CONFIG", tiny_config())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -146,7 +151,7 @@ pub fn run_to_exit(env: &[(&str, &str)]) -> (bool, String) {
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .env("TTS_BIND", "127.0.0.1:0")
         .env("OPENVINO_LIB", openvino_lib())
-        .env("TTS_MODEL_DIR", tiny_model())
+        .env("TTS_CONFIG", tiny_config())
         .stdin(Stdio::null());
     for (k, v) in env {
         command.env(k, v);

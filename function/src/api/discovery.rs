@@ -1,5 +1,6 @@
 //! Discovery routes: `GET /v1/models`, `GET /v1/models/{id}` (OpenAI's model list shapes) and
-//! `GET /v1/audio/voices` (the voices of each model).
+//! `GET /v1/audio/voices` (the voices of each model, how many speakers they are, its rate and how
+//! it reads text and applies `speed`).
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -50,13 +51,23 @@ pub async fn list_voices(State(state): State<AppState>) -> Json<Value> {
         .iter()
         .map(|m| {
             let info = m.engine.info();
+            let speakers = info.voices.len();
             json!({
                 "model": m.id,
+                "family": info.family,
                 "aliases": m.names,
                 "voices": info.voices,
+                "speakers": speakers,
+                "note": if speakers == 1 {
+                    format!("one speaker: every voice name, OpenAI's included, speaks as {:?}", info.voices[0])
+                } else {
+                    format!("{speakers} speakers; client voice names map to them through voice_table")
+                },
                 "default_voice": m.default_voice,
                 "voice_table": m.voices,
                 "sample_rate": info.sample_rate,
+                "speed_control": info.speed_control,
+                "text_frontend": info.text_frontend,
             })
         })
         .collect();

@@ -33,7 +33,7 @@ pub enum EngineError {
         reason: String,
     },
     /// An IR's inputs or outputs are not the ones this engine drives.
-    #[error("{} does not have the {kind} this engine needs: missing {missing:?}; it has {found:?}. Re-export the model with `optimum-cli export openvino --task text-to-audio`", file.display())]
+    #[error("{} does not have the {kind} this engine needs: missing {missing:?}; it has {found:?}. {fix}", file.display())]
     Signature {
         /// The IR file.
         file: PathBuf,
@@ -43,7 +43,12 @@ pub enum EngineError {
         missing: Vec<String>,
         /// Names the IR has.
         found: Vec<String>,
+        /// How to get a model that fits.
+        fix: &'static str,
     },
+    /// The phonemizer (eSpeak NG, a separate process) failed or is not installed.
+    #[error("phonemizer: {0}")]
+    Phonemizer(String),
     /// The requested voice is not one this model has.
     #[error("unknown voice {0:?}")]
     UnknownVoice(String),

@@ -2,6 +2,8 @@
 //! layer calls and the OpenVINO-backed models behind it. Must not import anything of HTTP.
 
 mod error;
+mod ov;
+pub mod piper;
 mod pool;
 mod runtime;
 pub mod speecht5;
@@ -22,10 +24,20 @@ pub struct ModelInfo {
     pub voices: Vec<String>,
     /// The voice used when none is asked for.
     pub default_voice: String,
-    /// Whether text must be normalized (numbers, symbols to words) before the model reads it.
-    pub normalize_text: bool,
-    /// Longest piece of text handed to one `synthesize` call (longer input is split).
-    pub max_piece_chars: usize,
+    /// How text reaches the model, e.g. "text normalized to words, SentencePiece characters".
+    pub text_frontend: &'static str,
+    /// How `speed` is applied.
+    pub speed_control: SpeedControl,
+}
+
+/// How a model honours a `speed` other than 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpeedControl {
+    /// The model's own duration control (e.g. Piper's length scale): natural at every speed.
+    Duration,
+    /// A pitch-preserving time-stretch of the model's output.
+    TimeStretch,
 }
 
 /// A finished utterance.
@@ -61,6 +73,8 @@ pub struct Timings {
     pub postnet: Duration,
     /// Vocoder.
     pub vocoder: Duration,
+    /// Single-pass models (Piper): the one inference from ids to waveform.
+    pub model: Duration,
     /// Wall time of the whole utterance.
     pub total: Duration,
 }
@@ -71,6 +85,25 @@ pub trait SpeechEngine: Send + Sync {
     /// Describes the model.
     fn info(&self) -> &ModelInfo;
 
-    /// Synthesizes `text` with `voice` (one of [`ModelInfo::voices`]).
-    fn synthesize(&self, text: &str, voice: &str) -> Result<Synthesis, EngineError>;
+    /// Turns a user's text into the pieces this model synthesizes one call at a time, in order
+    /// (sentences, prepared as the model reads them: normalized words for SpeechT5, phonemes for
+    /// Piper). Empty when nothing in the text is speakable.
+    fn prepare(&self, text: &str) -> Result<Vec<String>, EngineError>;
+
+    /// Synthesizes one piece from [`Self::prepare`] with `voice` (one of [`ModelInfo::voices`])
+    /// at `speed` (0.25–4; 1 is the model's natural pace), as [`ModelInfo::speed_control`] says.
+    fn synthesize(&self, piece: &str, voice: &str, speed: f32) -> Result<Synthesis, EngineError>;
+}
+
+impl Timings {
+    /// Adds another piece's timings to these (decoder steps appended in order).
+    pub fn add(&mut self, other: Timings) {
+        self.tokenize += other.tokenize;
+        self.encoder += other.encoder;
+        self.decoder_steps.extend(other.decoder_steps);
+        self.postnet += other.postnet;
+        self.vocoder += other.vocoder;
+        self.model += other.model;
+        self.total += other.total;
+    }
 }

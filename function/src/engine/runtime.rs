@@ -123,17 +123,22 @@ impl Runtime {
         &self.options
     }
 
-    /// Reads an IR (`.xml` beside its `.bin`) and compiles it for the CPU.
+    /// Reads a model (an IR `.xml` beside its `.bin`, or an `.onnx` file through OpenVINO's
+    /// ONNX frontend) and compiles it for the CPU.
     pub fn compile(&self, xml: &Path) -> Result<openvino::CompiledModel, EngineError> {
         let started = std::time::Instant::now();
-        let bin = xml.with_extension("bin");
+        let bin = if xml.extension().is_some_and(|e| e == "xml") {
+            xml.with_extension("bin").to_string_lossy().into_owned()
+        } else {
+            String::new()
+        };
         let what = || format!("reading and compiling {}", xml.display());
         let mut core = self
             .core
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let model = core
-            .read_model_from_file(&xml.to_string_lossy(), &bin.to_string_lossy())
+            .read_model_from_file(&xml.to_string_lossy(), &bin)
             .map_err(|source| EngineError::Setup {
                 what: what(),
                 source,

