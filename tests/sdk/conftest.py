@@ -51,6 +51,8 @@ START_TIMEOUT = float(os.environ.get("SDK_START_TIMEOUT", "600"))
 HTTP_TIMEOUT = 20.0
 # Requests retried because watch lost an answer (see the module docstring).
 WATCH_FLAKES: list[str] = []
+# (title, text) sections a test wants shown after the run even when it passes (e.g. transcripts).
+SUMMARY_SECTIONS: list[tuple[str, str]] = []
 # The settings the suite runs the function with (all through the inherited environment).
 FUNCTION_ENV = {
     "TTS_PRECISION": "f32",
@@ -271,6 +273,9 @@ def make_client(base_url: str, timeout: float = HTTP_TIMEOUT) -> openai.OpenAI:
 
 
 def pytest_terminal_summary(terminalreporter):
+    for title, text in SUMMARY_SECTIONS:
+        terminalreporter.section(title)
+        terminalreporter.write_line(text)
     if WATCH_FLAKES:
         terminalreporter.section("answers cargo lambda watch lost (retried once)")
         for line in WATCH_FLAKES:
