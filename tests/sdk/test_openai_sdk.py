@@ -41,14 +41,20 @@ OPENAI_VOICES = [
     "alloy", "ash", "ballad", "coral", "echo", "fable", "onyx",
     "nova", "sage", "shimmer", "verse", "marin", "cedar",
 ]
-MODEL_SAMPLE_RATE = 16000
-# Content type, and what an independent decoder must find, for each response_format.
+# The two served models, as (model name, a voice, its sample rate, a text it speaks): the default
+# Piper voice (under OpenAI's name tts-1) and the tiny random-weight SpeechT5, which is
+# deterministic, so the tests that compare bytes use it. The SpeechT5 text comes from the `text`
+# fixture (the random model stops early on some texts).
+PIPER = ("tts-1", "alloy", 22050, "Hello world, this is a test of the speech function.")
+SPEECHT5_RATE = 16000
+# Content type, and what an independent decoder must find, for each response_format; "model" in
+# a rate set stands for the model's own rate.
 FORMATS = {
-    "mp3": {"content_type": "audio/mpeg", "codec": "mp3", "rates": {16000, 24000}},
+    "mp3": {"content_type": "audio/mpeg", "codec": "mp3", "rates": {"model", 24000}},
     "opus": {"content_type": "audio/ogg", "codec": "opus", "rates": {48000}, "container": "ogg"},
     "aac": {"content_type": "audio/aac", "codec": "aac", "container": "aac"},
-    "flac": {"content_type": "audio/flac", "codec": "flac", "rates": {16000}, "container": "flac"},
-    "wav": {"content_type": "audio/wav", "codec": "pcm_s16le", "rates": {16000}, "container": "wav"},
+    "flac": {"content_type": "audio/flac", "codec": "flac", "rates": {"model"}, "container": "flac"},
+    "wav": {"content_type": "audio/wav", "codec": "pcm_s16le", "rates": {"model"}, "container": "wav"},
     "pcm": {"content_type": "audio/pcm"},
 }
 LOSSLESS = {"wav", "flac", "pcm"}
@@ -89,7 +95,7 @@ def speak(client: openai.OpenAI, **params):
 
 
 def wav_seconds(client: openai.OpenAI, text: str, voice: str = "speaker_a", **extra) -> float:
-    headers, _ = speak(client, model="tts-1", voice=voice, input=text, response_format="wav", **extra)
+    headers, _ = speak(client, model="speecht5", voice=voice, input=text, response_format="wav", **extra)
     return header_seconds(headers)
 
 
@@ -113,8 +119,9 @@ def assert_openai_error(error: openai.APIStatusError, status: int, param: str | 
         assert error.param == param, f"expected param {param!r}: {error.body}"
 
 
-def check_audio(path, fmt: str, headers) -> np.ndarray:
-    """Decodes `path` with ffmpeg and checks codec, rate, duration and non-silence; returns samples."""
+def check_audio(path, fmt: str, headers, model_rate: int = SPEECHT5_RATE) -> np.ndarray:
+    """Decodes `path` with ffmpeg and checks codec, rate (`model_rate` where the format keeps the
+    model's), duration and non-silence; returns samples."""
     spec = FORMATS[fmt]
     if fmt == "pcm":
         size = path.stat().st_size
@@ -128,7 +135,8 @@ def check_audio(path, fmt: str, headers) -> np.ndarray:
             assert spec["container"] in container["format_name"].split(","), container["format_name"]
         assert int(stream["channels"]) == 1, f"{stream['channels']} channels, want mono"
         if "rates" in spec:
-            assert int(stream["sample_rate"]) in spec["rates"], f"rate {stream['sample_rate']}, want {spec['rates']}"
+            rates = {model_rate if r == "model" else r for r in spec["rates"]}
+            assert int(stream["sample_rate"]) in rates, f"rate {stream['sample_rate']}, want {rates}"
         samples, rate = decode(path)
     decoded = len(samples) / rate
     expected = header_seconds(headers)
@@ -144,10 +152,12 @@ def check_audio(path, fmt: str, headers) -> np.ndarray:
 
 # ---- formats ------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("model", ["speecht5", "tts-1"])
 @pytest.mark.parametrize("fmt", list(FORMATS))
-def test_every_response_format_is_what_an_independent_decoder_expects(client, text, fmt, workdir):
+def test_every_response_format_is_what_an_independent_decoder_expects(client, text, model, fmt, workdir):
+    name, voice, rate, words = PIPER if model == "tts-1" else ("speecht5", "speaker_a", SPEECHT5_RATE, text)
     try:
-        headers, body = speak(client, model="tts-1", voice="speaker_a", input=text, response_format=fmt)
+        headers, body = speak(client, model=name, voice=voice, input=words, response_format=fmt)
     except openai.BadRequestError as error:
         if fmt != "aac":
             raise
@@ -155,13 +165,14 @@ def test_every_response_format_is_what_an_independent_decoder_expects(client, te
         assert_openai_error(error, 400, "response_format")
         return
     assert headers["content-type"].split(";")[0].strip() == FORMATS[fmt]["content_type"]
+    assert int(headers["x-audio-sample-rate"]) == (24000 if fmt in ("pcm", "opus") else rate) or fmt == "aac"
     path = workdir / f"speech.{fmt}"
     path.write_bytes(body)
-    check_audio(path, fmt, headers)
+    check_audio(path, fmt, headers, rate)
 
 
 def test_v1_answers_mp3_when_no_response_format_is_given(client, text, workdir):
-    headers, body = speak(client, model="tts-1", voice="speaker_a", input=text)
+    headers, body = speak(client, model="speecht5", voice="speaker_a", input=text)
     assert headers["content-type"].split(";")[0] == "audio/mpeg"
     path = workdir / "speech.mp3"
     path.write_bytes(body)
@@ -169,7 +180,7 @@ def test_v1_answers_mp3_when_no_response_format_is_given(client, text, workdir):
 
 
 def test_v3_answers_wav_when_no_response_format_is_given(client_v3, text, workdir):
-    headers, body = speak(client_v3, model="tts-1", voice="speaker_a", input=text)
+    headers, body = speak(client_v3, model="speecht5", voice="speaker_a", input=text)
     assert headers["content-type"].split(";")[0] == "audio/wav"
     path = workdir / "speech.wav"
     path.write_bytes(body)
@@ -179,17 +190,19 @@ def test_v3_answers_wav_when_no_response_format_is_given(client_v3, text, workdi
 # ---- voices and models --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("voice", OPENAI_VOICES)
-def test_every_openai_voice_name_speaks_with_model_tts_1(client, text, voice, workdir):
-    headers, body = speak(client, model="tts-1", voice=voice, input=text, response_format="wav")
+def test_every_openai_voice_name_speaks_with_model_tts_1(client, voice, workdir):
+    name, _, rate, words = PIPER
+    headers, body = speak(client, model=name, voice=voice, input=words, response_format="wav")
+    assert headers["x-tts-model"] == "piper-joe" and headers["x-tts-voice"] == "joe", dict(headers)
     path = workdir / "speech.wav"
     path.write_bytes(body)
-    check_audio(path, "wav", headers)
+    check_audio(path, "wav", headers, rate)
 
 
 def test_a_voice_object_with_an_id_selects_that_voice(client, text):
-    _, by_object = speak(client, model="tts-1", voice={"id": "speaker_b"}, input=text, response_format="wav")
-    _, by_name = speak(client, model="tts-1", voice="speaker_b", input=text, response_format="wav")
-    _, other = speak(client, model="tts-1", voice="speaker_a", input=text, response_format="wav")
+    _, by_object = speak(client, model="speecht5", voice={"id": "speaker_b"}, input=text, response_format="wav")
+    _, by_name = speak(client, model="speecht5", voice="speaker_b", input=text, response_format="wav")
+    _, other = speak(client, model="speecht5", voice="speaker_a", input=text, response_format="wav")
     assert by_object == by_name
     assert by_object != other
 
@@ -208,23 +221,25 @@ def test_an_unknown_model_is_not_found_with_code_model_not_found(client):
 
 # ---- speed --------------------------------------------------------------------------------------
 
-def test_speed_half_and_double_scale_the_duration_and_keep_the_pitch(client, text, workdir):
+@pytest.mark.parametrize("model", ["speecht5", "tts-1"])
+def test_speed_half_and_double_scale_the_duration_and_keep_the_pitch(client, text, model, workdir):
+    name, voice, rate, words = PIPER if model == "tts-1" else ("speecht5", "speaker_a", SPEECHT5_RATE, text)
     clips = {}
     for speed in (1.0, 0.5, 2.0):
-        headers, body = speak(client, model="tts-1", voice="speaker_a", input=text, response_format="wav", speed=speed)
+        headers, body = speak(client, model=name, voice=voice, input=words, response_format="wav", speed=speed)
         path = workdir / f"speed-{speed}.wav"
         path.write_bytes(body)
-        samples = check_audio(path, "wav", headers)
-        clips[speed] = (len(samples) / MODEL_SAMPLE_RATE, samples)
+        samples = check_audio(path, "wav", headers, rate)
+        clips[speed] = (len(samples) / rate, samples)
     base_seconds, base_samples = clips[1.0]
     for speed, want in ((0.5, 2.0), (2.0, 0.5)):
         ratio = clips[speed][0] / base_seconds
         assert abs(ratio - want) <= 0.15 * want, (
             f"speed {speed}: duration {clips[speed][0]:.3f} s is {ratio:.2f}x of speed 1.0's {base_seconds:.3f} s, want ~{want}x"
         )
-    base_pitch = median_frequency(base_samples, MODEL_SAMPLE_RATE)
+    base_pitch = median_frequency(base_samples, rate)
     for speed in (0.5, 2.0):
-        pitch = median_frequency(clips[speed][1], MODEL_SAMPLE_RATE)
+        pitch = median_frequency(clips[speed][1], rate)
         assert abs(pitch / base_pitch - 1) <= 0.15, (
             f"speed {speed} moved the spectrum: median frequency {pitch:.0f} Hz vs {base_pitch:.0f} Hz at speed 1.0 (pitch not kept)"
         )
@@ -233,7 +248,7 @@ def test_speed_half_and_double_scale_the_duration_and_keep_the_pitch(client, tex
 @pytest.mark.parametrize("speed", [0.1, 5])
 def test_a_speed_outside_a_quarter_to_four_is_a_bad_request_naming_speed(client, speed):
     with pytest.raises(openai.BadRequestError) as caught:
-        client.audio.speech.create(model="tts-1", voice="speaker_a", input="Hello.", response_format="wav", speed=speed)
+        client.audio.speech.create(model="speecht5", voice="speaker_a", input="Hello.", response_format="wav", speed=speed)
     assert_openai_error(caught.value, 400, "speed")
 
 
@@ -243,7 +258,7 @@ def test_instructions_up_to_4096_characters_are_accepted(client):
     instructions = ("Speak calmly and warmly, like a patient teacher. " * 100)[:4096]
     assert len(instructions) == 4096
     headers, body = speak(
-        client, model="gpt-4o-mini-tts", voice="speaker_a", input="Hello world.",
+        client, model="gpt-4o-mini-tts", voice="alloy", input="Hello world.",
         response_format="wav", instructions=instructions,
     )
     assert body[:4] == b"RIFF"
@@ -252,7 +267,7 @@ def test_instructions_up_to_4096_characters_are_accepted(client):
 def test_instructions_of_4097_characters_are_a_bad_request_naming_instructions(client):
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.speech.create(
-            model="gpt-4o-mini-tts", voice="speaker_a", input="Hello.", response_format="wav", instructions="x" * 4097,
+            model="gpt-4o-mini-tts", voice="alloy", input="Hello.", response_format="wav", instructions="x" * 4097,
         )
     assert_openai_error(caught.value, 400, "instructions")
 
@@ -260,7 +275,7 @@ def test_instructions_of_4097_characters_are_a_bad_request_naming_instructions(c
 def test_stream_format_sse_is_a_bad_request_naming_stream_format(client):
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.speech.create(
-            model="gpt-4o-mini-tts", voice="speaker_a", input="Hello.", response_format="wav", stream_format="sse",
+            model="gpt-4o-mini-tts", voice="alloy", input="Hello.", response_format="wav", stream_format="sse",
         )
     assert_openai_error(caught.value, 400, "stream_format")
 
@@ -268,7 +283,7 @@ def test_stream_format_sse_is_a_bad_request_naming_stream_format(client):
 def test_an_invalid_stream_format_is_a_bad_request(client):
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.speech.create(
-            model="tts-1", voice="speaker_a", input="Hello.", response_format="wav", extra_body={"stream_format": "bogus"},
+            model="speecht5", voice="speaker_a", input="Hello.", response_format="wav", extra_body={"stream_format": "bogus"},
         )
     assert_openai_error(caught.value, 400)
 
@@ -277,7 +292,7 @@ def test_an_invalid_stream_format_is_a_bad_request(client):
 
 @pytest.mark.parametrize("fmt,speed", [("wav", 1.0), ("mp3", 1.0), ("flac", 1.5)])
 def test_v3_answers_the_same_bytes_as_v1_for_the_same_request(client, client_v3, text, fmt, speed):
-    request = dict(model="tts-1", voice="speaker_b", input=text, response_format=fmt, speed=speed)
+    request = dict(model="speecht5", voice="speaker_b", input=text, response_format=fmt, speed=speed)
     _, from_v1 = speak(client, **request)
     _, from_v3 = speak(client_v3, **request)
     assert len(from_v1) > 0
@@ -297,7 +312,7 @@ def test_the_model_servers_documented_curl_call_writes_a_wav(function_url, workd
     assert done.stdout == "200", f"HTTP {done.stdout}: {path.read_bytes()[:300]!r}"
     info = probe(path)
     assert info["format"]["format_name"] == "wav"
-    assert int(info["stream"]["sample_rate"]) == MODEL_SAMPLE_RATE
+    assert int(info["stream"]["sample_rate"]) == SPEECHT5_RATE
 
 
 def test_the_model_servers_documented_sdk_call_streams_a_wav_with_the_fallback_voice(client_v3, workdir):
@@ -318,9 +333,9 @@ def test_the_model_servers_documented_sdk_call_streams_a_wav_with_the_fallback_v
 def test_a_long_input_with_numbers_and_prices_speaks_longer_than_a_short_one(client, workdir):
     text = long_text(3000)
     assert len(text) <= 3001
-    short_headers, _ = speak(client, model="tts-1", voice="speaker_a", input="Hello.", response_format="wav")
+    short_headers, _ = speak(client, model="speecht5", voice="speaker_a", input="Hello.", response_format="wav")
     headers, body = speak(
-        client.with_options(timeout=180), model="tts-1", voice="speaker_a", input=text, response_format="wav"
+        client.with_options(timeout=180), model="speecht5", voice="speaker_a", input=text, response_format="wav"
     )
     path = workdir / "long.wav"
     path.write_bytes(body)
@@ -330,13 +345,13 @@ def test_a_long_input_with_numbers_and_prices_speaks_longer_than_a_short_one(cli
 
 def test_an_input_of_4097_characters_is_a_bad_request_naming_input(client):
     with pytest.raises(openai.BadRequestError) as caught:
-        client.audio.speech.create(model="tts-1", voice="speaker_a", input="a" * 4097, response_format="wav")
+        client.audio.speech.create(model="speecht5", voice="speaker_a", input="a" * 4097, response_format="wav")
     assert_openai_error(caught.value, 400, "input")
 
 
 def test_an_empty_input_is_a_bad_request(client):
     with pytest.raises(openai.BadRequestError) as caught:
-        client.audio.speech.create(model="tts-1", voice="speaker_a", input="", response_format="wav")
+        client.audio.speech.create(model="speecht5", voice="speaker_a", input="", response_format="wav")
     assert_openai_error(caught.value, 400, "input")
 
 
@@ -365,14 +380,14 @@ def test_the_routes_also_answer_under_the_lambda_url_prefix_of_watch(function_ur
 def test_the_sdk_speaks_through_the_lambda_url_prefix(function_url):
     prefixed = make_client(f"{function_url}/lambda-url/bootstrap/v1")
     assert {"speecht5", "tts-1"} <= {m.id for m in prefixed.models.list()}
-    headers, body = speak(prefixed, model="tts-1", voice="speaker_a", input="Hello.", response_format="wav")
+    headers, body = speak(prefixed, model="speecht5", voice="speaker_a", input="Hello.", response_format="wav")
     assert body[:4] == b"RIFF"
 
 
 # ---- headers and the Lambda adapter -------------------------------------------------------------
 
 def test_every_answer_carries_consistent_timing_headers(client, text):
-    headers, body = speak(client, model="tts-1", voice="speaker_a", input=text, response_format="wav")
+    headers, body = speak(client, model="speecht5", voice="speaker_a", input=text, response_format="wav")
     audio = float(headers["x-audio-duration-seconds"])
     processing = float(headers["x-processing-seconds"])
     rtf = float(headers["x-real-time-factor"])
@@ -384,7 +399,7 @@ def test_every_answer_carries_consistent_timing_headers(client, text):
 
 @pytest.mark.parametrize("fmt", ["wav", "mp3"])
 def test_the_lambda_adapter_answers_the_same_bytes_as_the_plain_local_server(client, local_url, text, fmt):
-    request = dict(model="tts-1", voice="speaker_b", input=text, response_format=fmt)
+    request = dict(model="speecht5", voice="speaker_b", input=text, response_format=fmt)
     _, through_lambda = speak(client, **request)
     _, direct = speak(make_client(f"{local_url}/v1"), **request)
     assert through_lambda == direct

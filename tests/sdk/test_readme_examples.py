@@ -36,6 +36,6 @@ def test_the_readme_sdk_example_writes_a_wav(function_url, workdir):
     subprocess.run([sys.executable, "-c", script], cwd=workdir, check=True, timeout=120)
     path = workdir / "speech.wav"
     info = probe(path)["stream"]
-    assert info["codec_name"] == "pcm_s16le" and info["sample_rate"] == "16000"
+    assert info["codec_name"] == "pcm_s16le" and info["sample_rate"] == "22050"
     samples, _ = decode(path)
     assert rms(samples) > 1e-3
