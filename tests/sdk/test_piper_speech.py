@@ -15,7 +15,7 @@ Thresholds come from bench/peers/piper_reference.sh (piper-tts 1.8.0 + onnxrunti
 scales, the same sentences and asr.py), measured over 6 runs at speed 1: overall WER 0.168-0.252
 (median 0.17); over 3 runs at speed 1.5 (length scale 1/1.5): 0.243-0.290, and audio 0.74 as long.
 The function itself (merged Piper engine, OpenVINO) scored 0.121-0.215 at speed 1 over 17 runs of
-wav and pcm, and 0.224-0.364 at speed 1.5 (time stretch, 0.658-0.674 as long) over 5 runs.
+wav and pcm, and 0.224-0.364 at speed 1.5 (0.658-0.674 as long) over 5 runs.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ PCM_RATE = 24000
 # (max abs diff 3e-5, inaudible), and for `pcm` a second resampling (22050 -> 24000 -> 16000 Hz).
 # A broken pipeline (wrong phoneme ids, garbage, another sentence) scores 0.9-1.1.
 WER_MAX = 0.35
-# At speed 1.5 the reference (a shorter length scale) scored 0.243-0.290 in 3 runs; the function
-# time-stretches instead (audio exactly 1/1.5 as long) and scored 0.224-0.364 in 5 runs. 0.5 leaves
-# ~14 words of margin over that and stays far from garbage (>= 0.8).
+# At speed 1.5 the reference (length scale 1/1.5 alone) scored 0.243-0.290 in 3 runs; the function
+# (length scale, then a time stretch of the rest, so audio is exactly 1/1.5 as long) scored
+# 0.224-0.364 in 5 runs. 0.5 leaves ~14 words of margin over that and stays far from garbage (>= 0.8).
 WER_MAX_FAST = 0.5
 # Audio at speed 1.5 lasts 1/1.5 as long as at speed 1, +-15% (over all sentences together, so
 # the random durations average out). The reference's length scale gives 0.74 (VITS rounds each
