@@ -113,6 +113,13 @@ fn text_is_split_into_sentences_of_phonemes() {
     assert!(pieces.iter().all(|p| !p.is_empty()));
     assert!(pieces[0].starts_with('h'), "{pieces:?}");
     assert!(pieces.last().unwrap().ends_with('?'), "{pieces:?}");
+    // A sentence too long for one inference is cut between words.
+    let long = vec!["word"; 300].join(" ");
+    let pieces = engine().prepare(&long).unwrap();
+    assert!(pieces.len() >= 5, "{} pieces", pieces.len());
+    assert!(pieces
+        .iter()
+        .all(|p| p.chars().count() <= tts::engine::piper::MAX_PIECE_PHONEMES));
     // Nothing speakable: no pieces (the HTTP layer answers 400).
     assert!(engine().prepare(" ... ?! ").unwrap().is_empty());
 }

@@ -215,8 +215,7 @@ fn a_missing_espeak_names_the_command_that_installs_it() {
             "cargo build --release -p espeak-phonemes",
         ),
     ] {
-        let (ok, stderr) =
-            run_to_exit(&[("TTS_CONFIG", config.to_str().unwrap()), (var, value)]);
+        let (ok, stderr) = run_to_exit(&[("TTS_CONFIG", config.to_str().unwrap()), (var, value)]);
         assert!(!ok, "{var}");
         assert!(stderr.contains(value), "{stderr}");
         assert!(stderr.contains(install), "{stderr}");

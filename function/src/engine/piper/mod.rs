@@ -43,6 +43,10 @@ pub const PEAK: f32 = 0.95;
 const HOP: usize = 256;
 /// Shortest length factor asked of the model: below it the frame rounding dominates.
 const MIN_LENGTH_FACTOR: f32 = 0.5;
+/// Longest piece (in phoneme characters, about 12–15 s of speech) given to one inference: the
+/// model's memory grows with the audio it makes (measured: one 800-word sentence of 133 s took a
+/// 12 GB peak), so longer sentences are cut at a clause mark or between words.
+pub const MAX_PIECE_PHONEMES: usize = 200;
 /// Residual tempo errors smaller than this are left alone.
 const STRETCH_TOLERANCE: f64 = 0.02;
 
@@ -208,8 +212,9 @@ impl SpeechEngine for Piper {
             .phonemize(text, &self.config.espeak.voice)
             .map_err(|e| EngineError::Phonemizer(e.to_string()))?;
         Ok(sentences
-            .into_iter()
+            .iter()
             .filter(|s| s.chars().any(|c| !c.is_whitespace() && !is_punctuation(c)))
+            .flat_map(|s| split_long(s, MAX_PIECE_PHONEMES))
             .collect())
     }
 
@@ -262,6 +267,34 @@ fn residual_stretch(samples: usize, ids: usize, speed: f32) -> Option<f32> {
     ((stretch - 1.0).abs() > STRETCH_TOLERANCE).then_some(stretch as f32)
 }
 
+/// Cuts a sentence of phonemes into pieces of at most `max` characters: after the last clause mark
+/// (`, ` `; ` `: `) in the second half of the window, else between words, else anywhere.
+fn split_long(sentence: &str, max: usize) -> Vec<String> {
+    let chars: Vec<char> = sentence.chars().collect();
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > max {
+        let window = &chars[start..start + max];
+        let after_space = |i: usize| window[i] == ' ' && i > 0;
+        let cut = (max / 2..max)
+            .rev()
+            .find(|&i| after_space(i) && matches!(window[i - 1], ',' | ';' | ':'))
+            .or_else(|| (1..max).rev().find(|&i| after_space(i)))
+            .map_or(max, |i| i + 1);
+        pieces.push(
+            window[..cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_owned(),
+        );
+        start += cut;
+    }
+    pieces.push(chars[start..].iter().collect());
+    pieces.retain(|p| !p.trim().is_empty());
+    pieces
+}
+
 /// Punctuation eSpeak sentences carry besides phonemes.
 fn is_punctuation(c: char) -> bool {
     matches!(c, '.' | ',' | ';' | ':' | '!' | '?')
@@ -270,6 +303,38 @@ fn is_punctuation(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_sentences_stay_whole() {
+        assert_eq!(split_long("həlˈoʊ wˈɜːld.", 200), vec!["həlˈoʊ wˈɜːld."]);
+    }
+
+    #[test]
+    fn long_sentences_are_cut_at_clause_marks_then_between_words() {
+        let clause = "wˈʌn tˈuː θɹˈiː, ";
+        let text = clause.repeat(6) + "ɛnd.";
+        let pieces = split_long(&text, 40);
+        assert!(pieces.iter().all(|p| p.chars().count() <= 40), "{pieces:?}");
+        assert!(
+            pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(',')),
+            "{pieces:?}"
+        );
+        assert_eq!(pieces.concat().replace(' ', ""), text.replace(' ', ""));
+
+        let words = "wˈɜːd ".repeat(30);
+        let pieces = split_long(&words, 40);
+        assert!(pieces
+            .iter()
+            .all(|p| p.chars().count() <= 40 && !p.starts_with(' ')));
+        assert_eq!(pieces.concat().replace(' ', ""), words.replace(' ', ""));
+
+        let solid = "a".repeat(95);
+        let pieces = split_long(&solid, 40);
+        assert_eq!(
+            pieces.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            vec![40, 40, 15]
+        );
+    }
 
     #[test]
     fn natural_speed_is_never_stretched() {
