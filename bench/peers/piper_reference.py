@@ -114,8 +114,8 @@ def main():
             hypothesis = asr.transcribe(path)
             asr_s = time.perf_counter() - t
             rows.append({
-                "text": sentence["text"], "spoken": sentence["spoken"], "hypothesis": hypothesis,
-                "wer": asr.wer(sentence["spoken"], hypothesis), "file": str(path),
+                "text": sentence["text"], "spoken": sentence["spoken_by_piper"], "hypothesis": hypothesis,
+                "wer": asr.wer(sentence["spoken_by_piper"], hypothesis), "file": str(path),
                 "audio_s": audio_s, "synthesis_s": synth_s, "rtf": synth_s / audio_s, "asr_s": asr_s,
             })
         total = asr.score((r["spoken"], r["hypothesis"]) for r in rows)

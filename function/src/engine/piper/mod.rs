@@ -1,5 +1,5 @@
-//! Piper (VITS) voices on OpenVINO: text → eSpeak NG phonemes (in a separate process, see
-//! [`crate::text::espeak`]) → the voice's phoneme ids → one VITS inference per sentence → a
+//! Piper (VITS) voices on OpenVINO: text → words (the function's normalizer) → eSpeak NG phonemes
+//! (in a separate process, see [`crate::text::espeak`]) → the voice's phoneme ids → one VITS inference per sentence → a
 //! waveform at the voice's own rate. Owns the compiled voice and how concurrent requests share it.
 //!
 //! As Piper does it: one inference per sentence with the scales `[noise, length, noise_w]` from
@@ -33,6 +33,7 @@ use super::pool::Pool;
 use super::{EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Synthesis, Timings};
 use crate::audio::change_speed;
 use crate::text::espeak::Espeak;
+use crate::text::normalize::normalize;
 use crate::text::phoneme_ids::{PhonemeIdMap, PhonemeIds};
 
 /// Peak level each sentence is scaled to (Piper scales to full scale; a little headroom keeps
@@ -204,12 +205,14 @@ impl SpeechEngine for Piper {
         &self.info
     }
 
-    /// eSpeak NG reads the raw text (it has its own number and abbreviation rules, the ones the
-    /// voice was trained with) and splits it into sentences of phonemes.
+    /// The function's normalizer writes numbers, money, dates, units and abbreviations out as
+    /// words first (eSpeak NG alone reads "$4.25" as "dollar four point two five", "St." as
+    /// "saint" and ends a sentence after "Dr."), then eSpeak NG reads the words and splits them
+    /// into sentences of phonemes as Piper does.
     fn prepare(&self, text: &str) -> Result<Vec<String>, EngineError> {
         let sentences = self
             .espeak
-            .phonemize(text, &self.config.espeak.voice)
+            .phonemize(&normalize(text), &self.config.espeak.voice)
             .map_err(|e| EngineError::Phonemizer(e.to_string()))?;
         Ok(sentences
             .iter()
