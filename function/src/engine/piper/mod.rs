@@ -111,7 +111,7 @@ impl Piper {
             sample_rate: folder.config.audio.sample_rate,
             voices: vec![name.clone()],
             default_voice: name,
-            text_frontend: "eSpeak NG phonemes (IPA) mapped to the voice's phoneme ids",
+            text_frontend: "text normalized to words, eSpeak NG phonemes (IPA) mapped to the voice's phoneme ids",
             speed_control: SpeedControl::Duration,
         };
         Ok(Self {
