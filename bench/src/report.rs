@@ -501,11 +501,14 @@ fn section_cold(md: &mut String, load: &Value, piper: &Value) {
     }
 }
 
-/// The served model's folder name and request input of a load-test report, for a table's label.
+/// The last two components of a load-test report's model folder, for a table's label.
 fn model_name(load: &Value) -> String {
-    let dir = load["config"]["model_dir"].as_str().map_or("—", |d| {
-        d.trim_end_matches('/').rsplit('/').next().unwrap_or(d)
-    });
+    let dir = load["config"]["model_dir"]
+        .as_str()
+        .map_or("—".into(), |d| {
+            let parts: Vec<&str> = d.trim_end_matches('/').rsplit('/').take(2).collect();
+            parts.into_iter().rev().collect::<Vec<_>>().join("/")
+        });
     format!("`{dir}`")
 }
 
@@ -1107,7 +1110,7 @@ mod tests {
             "| long | 400 | 402 | 360 | 11.5 s | 7000 ms | 0.610 |",
             "## Cold start",
             "| with cache (warm) | 3 | 10 ms | 300 ms | 350 ms | 1400 ms |",
-            "Piper (`piper-joe`; the eSpeak NG helper starts before ready):",
+            "Piper (`m/piper-joe`; the eSpeak NG helper starts before ready):",
             "| without cache | 3 | 9 ms | 2400 ms | 2420 ms | 3100 ms |",
             "| with cache (warm) | 3 | 9 ms | 520 ms | 540 ms | 1200 ms |",
             "| Piper voice | /m/piper-joe |",
