@@ -2,20 +2,24 @@
 # The whole benchmark suite, one command, on a fresh clone:
 #   bench/run.sh [--smoke] [--precision f32|bf16] [--int8] [--threads N]
 #
-# Phases: OpenVINO runtime -> model export (full-size random SpeechT5, made once) -> release build ->
-# memory bandwidth -> criterion benches (engine.json) -> peers, OpenVINO GenAI + PyTorch
-# (peers.json) -> load-test suite (loadtest.json) -> report (report.md, report.json, *.svg).
+# Phases: OpenVINO runtime -> models (full-size random SpeechT5, exported once; the Piper voice and
+# eSpeak NG from their setup scripts) -> release build -> memory bandwidth -> criterion benches,
+# SpeechT5 and Piper (engine.json) -> peers, OpenVINO GenAI + PyTorch (peers.json) -> load-test
+# suites, SpeechT5 then Piper (loadtest.json, loadtest-piper.json) -> report (report.md,
+# report.json, *.svg).
 # Everything lands in $TTS_BENCH_OUT (default <repo>/target/bench-report); earlier results there are
 # removed first so the report never mixes runs. A part that is not in this checkout, or whose
 # prerequisites are missing (the peers' Python venv), is skipped with a line saying why; a part that
 # fails stops the run with a non-zero status.
 #
-#   --smoke        tiny committed model, minimal repetitions, no peers: seconds after the build (CI)
+#   --smoke        tiny committed SpeechT5, the real Piper voice on short inputs, minimal
+#                  repetitions, no peers: seconds after the build (CI)
 #   --precision    inference precision for every engine (default f32; this CPU would pick bf16)
 #   --int8         the int8-weight export (.models/speecht5-full-random-int8), f32 compute
 #   --threads N    inference threads for every engine (default: all cores)
 # Environment: TTS_BENCH_OUT, TTS_BENCH_TEXT (the sentence of the step benchmark), TTS_BENCH_STEPS (n),
-# TTS_BENCH_LOADTEST_ARGS (load-test settings; `_` stands for a space inside one argument).
+# TTS_BENCH_LOADTEST_ARGS, TTS_BENCH_LOADTEST_PIPER_ARGS (load-test settings of each family; `_`
+# stands for a space inside one argument).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -27,7 +31,7 @@ while [[ $# -gt 0 ]]; do
     --precision) precision=${2:?--precision needs f32 or bf16}; shift ;;
     --int8) int8=1 ;;
     --threads) threads=${2:?--threads needs a number}; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -39,7 +43,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 out=${TTS_BENCH_OUT:-$repo/target/bench-report}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out"/{engine,loadtest,peers,peers-full,bandwidth,report}.json "$out"/report.md "$out"/*.svg
+rm -f "$out"/{engine,loadtest,loadtest-piper,peers,peers-full,bandwidth,report}.json "$out"/report.md "$out"/*.svg
 
 text=${TTS_BENCH_TEXT:-"The quick brown fox jumps over the lazy dog, while the cat watches from the warm windowsill."}
 if ((smoke)); then
@@ -67,7 +71,9 @@ echo "             results in $out; load average: $(cut -d' ' -f1-3 /proc/loadav
 phase "OpenVINO runtime"
 function/scripts/setup-openvino.sh
 
-phase "model"
+phase "models"
+function/scripts/setup-espeak.sh
+function/scripts/setup-piper.sh
 if [[ -f "$model/openvino_decoder_model.bin" ]]; then
   echo "   $model"
 elif ((smoke)); then
@@ -82,7 +88,8 @@ phase "release build"
 has_loadtest_suite=0
 grep -q 'Suite' loadtest/src/main.rs 2>/dev/null && has_loadtest_suite=1
 cargo build --release -p tts-bench --bins
-cargo build --release -p tts-function --bin bootstrap
+# The function (and the Piper bench) find the eSpeak NG helper in the release folder.
+cargo build --release -p tts-function --bin bootstrap -p espeak-phonemes
 ((has_loadtest_suite)) && cargo build --release -p tts-loadtest
 
 phase "memory bandwidth"
@@ -109,7 +116,7 @@ else
   echo "   peers.json written (details in peers-full.json)"
 fi
 
-phase "load-test suite (loadtest.json)"
+phase "load-test suites: SpeechT5 (loadtest.json), Piper (loadtest-piper.json)"
 if ((has_loadtest_suite)); then
   lt=(suite --model-dir "$model" --threads "$threads" --precision "$precision" --out "$out/loadtest.json")
   if ((smoke)); then
@@ -119,6 +126,16 @@ if ((has_loadtest_suite)); then
     # so the load test speaks a short sentence a bounded number of times. TTS_BENCH_LOADTEST_ARGS
     # replaces these settings.
     read -r -a extra <<< "${TTS_BENCH_LOADTEST_ARGS:---input Hello_there,_friend. --requests 8 --cold-runs 2 --max-seconds 90}"
+    for a in "${extra[@]}"; do lt+=("${a//_/ }"); done
+  fi
+  "$target/release/loadtest" "${lt[@]}"
+  # Piper is fast (RTF ~0.1): the default eight ~100-character sentences, three cold starts per
+  # cache mode and the full sweep take about a minute; the smoke run speaks one short sentence.
+  lt=(suite --family piper --threads "$threads" --precision "$precision" --out "$out/loadtest-piper.json")
+  if ((smoke)); then
+    lt+=(--smoke --input "Hello there, friend.")
+  else
+    read -r -a extra <<< "${TTS_BENCH_LOADTEST_PIPER_ARGS:---cold-runs 3 --requests 16 --max-seconds 90}"
     for a in "${extra[@]}"; do lt+=("${a//_/ }"); done
   fi
   "$target/release/loadtest" "${lt[@]}"

@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 function/scripts/setup-openvino.sh
-bash function/scripts/setup-espeak.sh
+# The Piper voice and eSpeak NG: tests/piper_engine.rs and the Piper load-test smoke test use them.
+function/scripts/setup-espeak.sh
 function/scripts/setup-piper.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
@@ -32,9 +33,16 @@ assert r["engine"]["per_step_derived_ms"] > 0 and len(r["engine"]["utterances"])
 assert all(u["rtf"] > 0 for u in r["engine"]["utterances"]), r["engine"]["utterances"]
 assert [c["cache"] for c in r["loadtest"]["cold_start"]] == [False, True], r["loadtest"]["cold_start"]
 assert all(s["statuses"].get("200", 0) > 0 for s in r["loadtest"]["sweep"]), r["loadtest"]["sweep"]
+p = r["engine"]["piper"]
+assert p["utterances"] and all(u["rtf"] > 0 and u["audio_seconds"] > 0 for u in p["utterances"]), p
+assert all(x["median_ms"] > 0 for x in p["phonemize"]), p["phonemize"]
+cold = r["loadtest_piper"]["cold_start"]
+assert [c["cache"] for c in cold] == [False, True], cold
+assert all(c["median"][k] > 0 for c in cold for k in ("models_ms", "ready_ms", "first_audio_byte_ms")), cold
+assert all(s["statuses"].get("200", 0) > 0 for s in r["loadtest_piper"]["sweep"]), r["loadtest_piper"]["sweep"]
 missing = [m for m in r["missing"] if "peers" not in m]
 assert not missing, missing  # in smoke mode only the peers are skipped
 PY
-for heading in "## Machine" "## Per-step decoder latency" "## End-to-end real-time factor" "## Cold start" "## Concurrency sweep"; do
+for heading in "## Machine" "## Per-step decoder latency" "## End-to-end real-time factor" "## Cold start" "## Concurrency sweep" "## Piper"; do
   grep -qxF "$heading" "$out/report.md" || { echo "report.md lacks the heading '$heading'" >&2; exit 1; }
 done

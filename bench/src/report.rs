@@ -1,7 +1,9 @@
-//! The benchmark report: merges whatever of `engine.json`, `loadtest.json`, `peers.json` and
-//! `bandwidth.json` exist in `$TTS_BENCH_OUT` (default `<repo>/target/bench-report`) into
-//! `report.json`, and writes `report.md` with tables and SVG plots (plotters' SVG backend: no
-//! fonts needed). A missing or unreadable input is named in the report, never a crash. Every
+//! The benchmark report: merges whatever of `engine.json`, `loadtest.json` (SpeechT5),
+//! `loadtest-piper.json`, `peers.json` and `bandwidth.json` exist in `$TTS_BENCH_OUT` (default
+//! `<repo>/target/bench-report`) into `report.json`, and writes `report.md` with tables and SVG
+//! plots (plotters' SVG backend: no fonts needed). Both model families sit side by side: the
+//! SpeechT5 figures first in each section, Piper's after them, and a `## Piper` section for
+//! what only Piper has (phonemization by the eSpeak NG helper). A missing or unreadable input is named in the report, never a crash. Every
 //! number in the report comes from those files or from this machine (/proc, git).
 
 use std::fmt::Write as _;
@@ -26,17 +28,25 @@ struct Args {
     model_dir: Option<String>,
 }
 
-const INPUTS: [(&str, &str); 4] = [
+/// Each input: its key in `report.json`, its file, and what makes it.
+const INPUTS: [(&str, &str, &str); 5] = [
     (
         "engine",
-        "engine.json (criterion benches: `cargo bench -p tts-bench`)",
+        "engine.json",
+        "criterion benches: `cargo bench -p tts-bench`",
     ),
     (
         "loadtest",
-        "loadtest.json (load-test suite: `cargo run -p tts-loadtest -- suite`)",
+        "loadtest.json",
+        "SpeechT5 load-test suite: `cargo run -p tts-loadtest -- suite`",
     ),
-    ("peers", "peers.json (bench/peers/genai_speecht5.py --out)"),
-    ("bandwidth", "bandwidth.json (`bandwidth` binary)"),
+    (
+        "loadtest_piper",
+        "loadtest-piper.json",
+        "Piper load-test suite: `cargo run -p tts-loadtest -- suite --family piper`",
+    ),
+    ("peers", "peers.json", "bench/peers/genai_speecht5.py --out"),
+    ("bandwidth", "bandwidth.json", "`bandwidth` binary"),
 ];
 
 fn main() {
@@ -67,22 +77,23 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut data = Map::new();
     let mut notes = Vec::new();
-    for (key, what) in INPUTS {
-        let path = dir.join(format!("{key}.json"));
+    for (key, file, what) in INPUTS {
+        let path = dir.join(file);
         match std::fs::read_to_string(&path) {
             Ok(s) => match serde_json::from_str::<Value>(&s) {
                 Ok(v) => {
                     data.insert(key.into(), v);
                 }
                 Err(e) => notes.push(format!(
-                    "`{key}.json` is not valid JSON ({e}): {what} left out."
+                    "`{file}` is not valid JSON ({e}): {what} left out."
                 )),
             },
-            Err(_) => notes.push(format!("`{key}.json` missing: {what} did not run.")),
+            Err(_) => notes.push(format!("`{file}` missing: {what} did not run.")),
         }
     }
     let d = |k: &str| data.get(k).cloned().unwrap_or(Value::Null);
     let (engine, load, peers, bw) = (d("engine"), d("loadtest"), d("peers"), d("bandwidth"));
+    let piper_load = d("loadtest_piper");
 
     let mut merged = Map::new();
     merged.insert("machine".into(), machine.clone());
@@ -112,8 +123,13 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
         &machine["run"]["model_dir"],
         &bw["decoder"]["model_dir"],
     ]);
+    let piper_voice = first(&[
+        &engine["piper"]["voice_dir"],
+        &piper_load["config"]["model_dir"],
+    ]);
     let smoke = engine["config"]["smoke"].as_bool().unwrap_or(false)
-        || load["config"]["smoke"].as_bool().unwrap_or(false);
+        || load["config"]["smoke"].as_bool().unwrap_or(false)
+        || piper_load["config"]["smoke"].as_bool().unwrap_or(false);
     let _ = writeln!(md, "# Benchmark report\n");
     if smoke {
         let _ = writeln!(md, "> Smoke run (tiny model, minimal repetitions): checks the suite works; the numbers mean nothing.\n");
@@ -132,6 +148,7 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
         ("threads", s(&threads)),
         ("precision", s(&precision)),
         ("model", s(&model)),
+        ("Piper voice", s(&piper_voice)),
         ("date (UTC)", s(&machine["date"])),
         ("git commit", s(&machine["commit"])),
     ] {
@@ -157,26 +174,47 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
     }
     section_components(&mut md, &engine);
     section_rtf(&mut md, &engine);
+    section_rtf_piper(&mut md, &engine);
     if plot_rtf(&dir.join("rtf_vs_length.svg"), &engine)? {
         plots.push("rtf_vs_length.svg");
         let _ = writeln!(md, "![RTF vs input length](rtf_vs_length.svg)\n");
     }
-    section_cold(&mut md, &load);
-    section_sweep(&mut md, &load);
-    if plot_cdf(&dir.join("latency_cdf.svg"), &load)? {
+    section_cold(&mut md, &load, &piper_load);
+    section_sweep(&mut md, &load, &piper_load);
+    if plot_cdf(
+        &dir.join("latency_cdf.svg"),
+        "SpeechT5 request latency distribution (CDF)",
+        &load,
+    )? {
         plots.push("latency_cdf.svg");
         let _ = writeln!(
             md,
             "![Latency distribution per concurrency](latency_cdf.svg)\n"
         );
     }
-    if plot_throughput(&dir.join("throughput_vs_concurrency.svg"), &load)? {
+    if plot_cdf(
+        &dir.join("latency_cdf_piper.svg"),
+        "Piper request latency distribution (CDF)",
+        &piper_load,
+    )? {
+        plots.push("latency_cdf_piper.svg");
+        let _ = writeln!(
+            md,
+            "![Piper latency distribution per concurrency](latency_cdf_piper.svg)\n"
+        );
+    }
+    if plot_throughput(
+        &dir.join("throughput_vs_concurrency.svg"),
+        &load,
+        &piper_load,
+    )? {
         plots.push("throughput_vs_concurrency.svg");
         let _ = writeln!(
             md,
             "![Throughput vs concurrency](throughput_vs_concurrency.svg)\n"
         );
     }
+    section_piper(&mut md, &engine);
     merged.insert("plots".into(), json!(plots));
 
     write(&dir.join("report.md"), &md)?;
@@ -425,19 +463,56 @@ fn section_rtf(md: &mut String, engine: &Value) {
     let _ = writeln!(md);
 }
 
-fn section_cold(md: &mut String, load: &Value) {
+fn section_cold(md: &mut String, load: &Value, piper: &Value) {
     let _ = writeln!(md, "## Cold start\n");
-    let Some(rows) = load["cold_start"].as_array().filter(|a| !a.is_empty()) else {
-        let _ = writeln!(
-            md,
-            "No data (loadtest.json missing or without `cold_start`).\n"
-        );
-        return;
-    };
-    let _ = writeln!(
-        md,
-        "Medians from process start: runtime loaded, models compiled, ready to serve, first audio byte of the first request.\n"
-    );
+    let rows = load["cold_start"].as_array().filter(|a| !a.is_empty());
+    match rows {
+        None => {
+            let _ = writeln!(
+                md,
+                "No data (loadtest.json missing or without `cold_start`).\n"
+            );
+        }
+        Some(rows) => {
+            let _ = writeln!(
+                md,
+                "Medians from process start: runtime loaded, models compiled, ready to serve, first audio byte of the first request. \
+                 The function serves one model in each measurement.\n\nSpeechT5 ({}):\n",
+                model_name(load)
+            );
+            cold_table(md, rows);
+        }
+    }
+    match piper["cold_start"].as_array().filter(|a| !a.is_empty()) {
+        None => {
+            let _ = writeln!(
+                md,
+                "Piper: no data (loadtest-piper.json missing or without `cold_start`).\n"
+            );
+        }
+        Some(rows) => {
+            let _ = writeln!(
+                md,
+                "Piper ({}; the eSpeak NG helper starts before ready):\n",
+                model_name(piper)
+            );
+            cold_table(md, rows);
+        }
+    }
+}
+
+/// The last two components of a load-test report's model folder, for a table's label.
+fn model_name(load: &Value) -> String {
+    let dir = load["config"]["model_dir"]
+        .as_str()
+        .map_or("—".into(), |d| {
+            let parts: Vec<&str> = d.trim_end_matches('/').rsplit('/').take(2).collect();
+            parts.into_iter().rev().collect::<Vec<_>>().join("/")
+        });
+    format!("`{dir}`")
+}
+
+fn cold_table(md: &mut String, rows: &[Value]) {
     let _ = writeln!(md, "| compiled-model cache | runs | runtime | models | ready | first audio byte |\n|---|---|---|---|---|---|");
     for r in rows {
         let m = &r["median"];
@@ -459,12 +534,32 @@ fn section_cold(md: &mut String, load: &Value) {
     let _ = writeln!(md);
 }
 
-fn section_sweep(md: &mut String, load: &Value) {
+fn section_sweep(md: &mut String, load: &Value, piper: &Value) {
     let _ = writeln!(md, "## Concurrency sweep\n");
-    let Some(rows) = load["sweep"].as_array().filter(|a| !a.is_empty()) else {
-        let _ = writeln!(md, "No data (loadtest.json missing or without `sweep`).\n");
-        return;
-    };
+    match load["sweep"].as_array().filter(|a| !a.is_empty()) {
+        None => {
+            let _ = writeln!(md, "No data (loadtest.json missing or without `sweep`).\n");
+        }
+        Some(rows) => {
+            let _ = writeln!(md, "SpeechT5 ({}):\n", model_name(load));
+            sweep_table(md, load, rows);
+        }
+    }
+    match piper["sweep"].as_array().filter(|a| !a.is_empty()) {
+        None => {
+            let _ = writeln!(
+                md,
+                "Piper: no data (loadtest-piper.json missing or without `sweep`).\n"
+            );
+        }
+        Some(rows) => {
+            let _ = writeln!(md, "Piper ({}):\n", model_name(piper));
+            sweep_table(md, piper, rows);
+        }
+    }
+}
+
+fn sweep_table(md: &mut String, load: &Value, rows: &[Value]) {
     let _ = writeln!(
         md,
         "| concurrency | requests | p50 | p90 | p99 | TTFB p50 | TTFB p90 | RTF p50 | throughput (audio s/s) | errors |"
@@ -511,6 +606,114 @@ fn section_sweep(md: &mut String, load: &Value) {
         );
     }
     let _ = writeln!(md);
+}
+
+fn section_rtf_piper(md: &mut String, engine: &Value) {
+    let p = &engine["piper"];
+    let Some(rows) = p["utterances"].as_array().filter(|a| !a.is_empty()) else {
+        let _ = writeln!(
+            md,
+            "Piper: no data (engine.json missing or without `piper`: the Piper bench did not run).\n"
+        );
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "Piper ({}, the voice's default scales {}): phonemization by the eSpeak NG helper, then one inference per sentence \
+         (no pauses, no encoding). The model draws random noise, durations included, so each run makes a slightly \
+         different amount of audio: RTF is the median over runs of time / that run's audio.\n",
+        s(&p["voice"]),
+        scales(p)
+    );
+    let _ = writeln!(md, "| input | chars | sentences | phoneme ids | audio (median) | median time | RTF | RTF p90 |\n|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} s | {} | {} | {} |",
+            s(&r["label"]),
+            s(&r["chars"]),
+            s(&r["sentences"]),
+            s(&r["phoneme_ids"]),
+            s(&r["audio_seconds"]),
+            ms(&r["median_ms"]),
+            s(&r["rtf"]),
+            s(&r["rtf_p90"])
+        );
+    }
+    let speecht5 = engine["utterances"].as_array().cloned().unwrap_or_default();
+    let _ = writeln!(
+        md,
+        "\nBoth families, same texts:\n\n| input | chars | SpeechT5 RTF | Piper RTF |\n|---|---|---|---|"
+    );
+    for r in rows {
+        let t5 = speecht5
+            .iter()
+            .find(|u| u["label"] == r["label"])
+            .map_or(Value::Null, |u| u["rtf"].clone());
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            s(&r["label"]),
+            s(&r["chars"]),
+            s(&t5),
+            s(&r["rtf"])
+        );
+    }
+    let _ = writeln!(md);
+}
+
+/// `noise a, length b, noise_w c` from the `piper` section.
+fn scales(p: &Value) -> String {
+    let names = ["noise", "length", "noise_w"];
+    match p["scales"].as_array() {
+        Some(v) if v.len() == 3 => names
+            .iter()
+            .zip(v)
+            .map(|(n, x)| format!("{n} {}", s(x)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "—".into(),
+    }
+}
+
+fn section_piper(md: &mut String, engine: &Value) {
+    let _ = writeln!(md, "## Piper\n");
+    let p = &engine["piper"];
+    if p.is_null() {
+        let _ = writeln!(
+            md,
+            "No data (engine.json missing or without `piper`: the Piper bench did not run).\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "Voice `{}` ({} Hz) from {}; eSpeak NG {} in the `espeak-phonemes` helper process. \
+         Its real-time factor is in \"End-to-end real-time factor\", its cold start and concurrency sweep beside SpeechT5's.\n",
+        s(&p["voice"]),
+        s(&p["sample_rate"]),
+        s(&p["voice_dir"]),
+        s(&p["espeak"])
+    );
+    if let Some(rows) = p["phonemize"].as_array().filter(|a| !a.is_empty()) {
+        let _ = writeln!(
+            md,
+            "Phonemization, one round trip to the helper (text in, sentences of IPA out):\n\n\
+             | input | chars | sentences | phonemes | median |\n|---|---|---|---|---|"
+        );
+        for r in rows {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                s(&r["label"]),
+                s(&r["chars"]),
+                s(&r["sentences"]),
+                s(&r["phonemes"]),
+                ms(&r["median_ms"])
+            );
+        }
+        let _ = writeln!(md);
+    }
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {
@@ -666,10 +869,16 @@ fn plot_positions(path: &Path, engine: &Value, peers: &Value, bw: &Value) -> Res
 }
 
 fn plot_rtf(path: &Path, engine: &Value) -> Result<bool, String> {
-    let series = vec![(
-        "this engine".to_string(),
-        points(&engine["utterances"], "chars", "rtf"),
-    )];
+    let series = vec![
+        (
+            "SpeechT5".to_string(),
+            points(&engine["utterances"], "chars", "rtf"),
+        ),
+        (
+            "Piper".to_string(),
+            points(&engine["piper"]["utterances"], "chars", "rtf"),
+        ),
+    ];
     line_chart(
         path,
         "Real-time factor vs input length",
@@ -680,14 +889,20 @@ fn plot_rtf(path: &Path, engine: &Value) -> Result<bool, String> {
     )
 }
 
-fn plot_throughput(path: &Path, load: &Value) -> Result<bool, String> {
-    let series = vec![(
-        "audio seconds per second".to_string(),
-        points(&load["sweep"], "concurrency", "throughput_audio_s_per_s"),
-    )];
+fn plot_throughput(path: &Path, load: &Value, piper: &Value) -> Result<bool, String> {
+    let series = vec![
+        (
+            "SpeechT5".to_string(),
+            points(&load["sweep"], "concurrency", "throughput_audio_s_per_s"),
+        ),
+        (
+            "Piper".to_string(),
+            points(&piper["sweep"], "concurrency", "throughput_audio_s_per_s"),
+        ),
+    ];
     line_chart(
         path,
-        "Throughput vs concurrency",
+        "Throughput (audio seconds per second) vs concurrency",
         "concurrent requests",
         "audio s / s",
         &series,
@@ -696,7 +911,7 @@ fn plot_throughput(path: &Path, load: &Value) -> Result<bool, String> {
 }
 
 /// Empirical CDF of request latency, one line per concurrency level.
-fn plot_cdf(path: &Path, load: &Value) -> Result<bool, String> {
+fn plot_cdf(path: &Path, title: &str, load: &Value) -> Result<bool, String> {
     let series: Vec<Series> = load["sweep"]
         .as_array()
         .into_iter()
@@ -722,7 +937,7 @@ fn plot_cdf(path: &Path, load: &Value) -> Result<bool, String> {
         .collect();
     line_chart(
         path,
-        "Request latency distribution (CDF)",
+        title,
         "latency (ms)",
         "fraction of requests",
         &series,
@@ -825,7 +1040,15 @@ mod tests {
                 "utterances": [
                     {"label": "short", "chars": 20, "tokens": 22, "steps": 20, "audio_seconds": 0.64, "median_ms": 400.0, "rtf": 0.625},
                     {"label": "medium", "chars": 100, "tokens": 102, "steps": 90, "audio_seconds": 2.88, "median_ms": 1700.0, "rtf": 0.59},
-                    {"label": "long", "chars": 400, "tokens": 402, "steps": 360, "audio_seconds": 11.5, "median_ms": 7000.0, "rtf": 0.61}]
+                    {"label": "long", "chars": 400, "tokens": 402, "steps": 360, "audio_seconds": 11.5, "median_ms": 7000.0, "rtf": 0.61}],
+                "piper": {
+                    "voice_dir": "/m/piper-joe", "voice": "joe", "sample_rate": 22050, "scales": [0.667, 1.0, 0.8],
+                    "espeak": "1.52.0",
+                    "phonemize": [{"label": "short", "chars": 20, "sentences": 1, "phonemes": 25, "median_ms": 0.06}],
+                    "utterances": [
+                        {"label": "short", "chars": 20, "sentences": 1, "phoneme_ids": 50, "audio_seconds": 1.5, "median_ms": 150.0, "rtf": 0.1, "rtf_p90": 0.12},
+                        {"label": "long", "chars": 400, "sentences": 1, "phoneme_ids": 900, "audio_seconds": 20.0, "median_ms": 1600.0, "rtf": 0.08, "rtf_p90": 0.09}]
+                }
             }),
         );
         put(
@@ -842,6 +1065,19 @@ mod tests {
                     {"concurrency": 4, "requests": 4, "latency_ms": {"p50": 300.0, "p90": 350.0, "p99": 390.0}, "ttfb_ms": {"p50": 299.0, "p90": 349.0},
                      "rtf_p50": 1.5, "throughput_audio_s_per_s": 2.6, "statuses": {"200": 3, "429": 1}, "latencies_ms": [250.0, 300.0, 390.0]}],
                 "rss_mb": [{"t_s": 0.0, "rss_mb": 100.0}, {"t_s": 1.0, "rss_mb": 420.5}]
+            }),
+        );
+        put(
+            &dir,
+            "loadtest-piper.json",
+            json!({
+                "config": {"threads": 2, "model_dir": "/m/piper-joe/"},
+                "cold_start": [
+                    {"cache": false, "runs": 3, "median": {"runtime_ms": 9.0, "models_ms": 2400.0, "ready_ms": 2420.0, "first_audio_byte_ms": 3100.0}},
+                    {"cache": true, "runs": 3, "median": {"runtime_ms": 9.0, "models_ms": 520.0, "ready_ms": 540.0, "first_audio_byte_ms": 1200.0}}],
+                "sweep": [
+                    {"concurrency": 2, "requests": 4, "latency_ms": {"p50": 600.0, "p90": 700.0, "p99": 710.0}, "ttfb_ms": {"p50": 599.0, "p90": 699.0},
+                     "rtf_p50": 0.12, "throughput_audio_s_per_s": 9.5, "statuses": {"200": 4}, "latencies_ms": [550.0, 600.0, 650.0, 710.0]}]
             }),
         );
         put(
@@ -874,6 +1110,17 @@ mod tests {
             "| long | 400 | 402 | 360 | 11.5 s | 7000 ms | 0.610 |",
             "## Cold start",
             "| with cache (warm) | 3 | 10 ms | 300 ms | 350 ms | 1400 ms |",
+            "Piper (`m/piper-joe`; the eSpeak NG helper starts before ready):",
+            "| without cache | 3 | 9 ms | 2400 ms | 2420 ms | 3100 ms |",
+            "| with cache (warm) | 3 | 9 ms | 520 ms | 540 ms | 1200 ms |",
+            "| Piper voice | /m/piper-joe |",
+            "| long | 400 | 1 | 900 | 20 s | 1600 ms | 0.0800 | 0.0900 |",
+            "the voice's default scales noise 0.667, length 1, noise_w 0.800",
+            "| short | 20 | 0.625 | 0.100 |",
+            "| 2 | 4 | 600 ms | 700 ms | 710 ms | 599 ms | 699 ms | 0.120 | 9.50 | none |",
+            "## Piper",
+            "| short | 20 | 1 | 25 | 0.0600 ms |",
+            "![Piper latency distribution per concurrency](latency_cdf_piper.svg)",
             "## Concurrency sweep",
             "| 4 | 4 | 300 ms | 350 ms | 390 ms | 299 ms | 349 ms | 1.50 | 2.60 | 429: 1 |",
             "![Latency distribution per concurrency](latency_cdf.svg)",
@@ -883,6 +1130,7 @@ mod tests {
         assert!(!md.contains("missing"), "{md}");
         for svg in [
             "latency_cdf.svg",
+            "latency_cdf_piper.svg",
             "decoder_positions.svg",
             "rtf_vs_length.svg",
             "throughput_vs_concurrency.svg",
@@ -897,7 +1145,9 @@ mod tests {
             serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
                 .unwrap();
         assert_eq!(merged["engine"]["steps"], json!([32, 64]));
-        assert_eq!(merged["plots"].as_array().unwrap().len(), 4);
+        assert_eq!(merged["plots"].as_array().unwrap().len(), 5);
+        assert_eq!(merged["loadtest_piper"]["cold_start"][1]["cache"], true);
+        assert_eq!(merged["engine"]["piper"]["utterances"][1]["rtf"], 0.08);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -914,13 +1164,15 @@ mod tests {
         let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
         assert!(md.contains("`engine.json` missing"), "{md}");
         assert!(md.contains("`loadtest.json` missing"), "{md}");
+        assert!(md.contains("`loadtest-piper.json` missing"), "{md}");
+        assert!(md.contains("Piper: no data"), "{md}");
         assert!(md.contains("`peers.json` is not valid JSON"), "{md}");
         assert!(md.contains("## Concurrency sweep\n\nNo data"), "{md}");
         assert!(!dir.join("latency_cdf.svg").exists());
         let merged: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
                 .unwrap();
-        assert_eq!(merged["missing"].as_array().unwrap().len(), 3);
+        assert_eq!(merged["missing"].as_array().unwrap().len(), 4);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -331,8 +331,10 @@ mod tests {
             &format!("{REPO}/function/tts.toml"),
         ]);
         let settings = config.settings(false).unwrap();
-        assert_eq!(settings.models[0].id, "speecht5");
+        // The Piper voice is the default model (OpenAI's names point at it); SpeechT5 follows.
+        assert_eq!(settings.models[0].id, "piper-joe");
         assert!(settings.models[0].aliases.iter().any(|a| a == "tts-1"));
+        assert_eq!(settings.models[1].id, "speecht5");
         assert_eq!(settings.limits.max_input_chars, 4096);
         assert_eq!(
             settings.limits.max_response_bytes, None,

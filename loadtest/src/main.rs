@@ -4,7 +4,9 @@
 //!   function; prints one JSON object (a sweep entry of the report contract).
 //! - `loadtest suite`: spawns `bootstrap` itself to measure its cold start (without and with the
 //!   compiled-model cache) and a concurrency sweep with its memory sampled; writes
-//!   `$TTS_BENCH_OUT/loadtest.json` and prints a Markdown summary. `--smoke` runs a tiny version.
+//!   `$TTS_BENCH_OUT/loadtest.json` (`loadtest-piper.json` with `--family piper`) and prints a
+//!   Markdown summary. `--smoke` runs a tiny version. The function serves one model, of the
+//!   family chosen with `--family`, from a configuration file the suite writes for it.
 //!
 //! Everything is bounded in requests and time and meant for loopback targets.
 
@@ -19,6 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
+
+use server::Family;
 
 /// The repository this binary was built from (for default paths).
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -55,11 +59,12 @@ struct Request {
     /// Speech path.
     #[arg(long, default_value = "/v1/audio/speech")]
     path: String,
-    /// Model name to ask for.
-    #[arg(long, default_value = "speecht5")]
-    model: String,
-    /// Voice to ask for.
-    #[arg(long, default_value = "speaker_a")]
+    /// Model name to ask for [default: `suite`: the spawned model's id (the family's name);
+    /// `run`: tts-1, the function's default model].
+    #[arg(long)]
+    model: Option<String>,
+    /// Voice to ask for (OpenAI's names map to every model's voices).
+    #[arg(long, default_value = "alloy")]
     voice: String,
     /// Text to speak (repeat for several, sent in turn). Default: eight sentences of ~100 chars.
     #[arg(long)]
@@ -115,7 +120,12 @@ struct SuiteArgs {
     /// The function binary [default: target/release/bootstrap, under $CARGO_TARGET_DIR if set].
     #[arg(long)]
     bootstrap: Option<PathBuf>,
-    /// Model folder [default: .models/speecht5-full-random; with --smoke the tiny test export].
+    /// Model family of the spawned function: the suite writes it a configuration with this one
+    /// model (so TTS_MODEL_DIR never replaces another family's default model).
+    #[arg(long, value_enum, default_value_t = Family::Speecht5)]
+    family: Family,
+    /// Model folder [default: speecht5: .models/speecht5-full-random, with --smoke the tiny test
+    /// export; piper: .models/piper-joe (function/scripts/setup-piper.sh)].
     #[arg(long)]
     model_dir: Option<PathBuf>,
     /// Inference threads of the function (TTS_THREADS) [default: OpenVINO's choice].
@@ -154,10 +164,12 @@ struct SuiteArgs {
     /// RSS sampling interval in milliseconds.
     #[arg(long, default_value_t = 200)]
     rss_interval_ms: u64,
-    /// Report file [default: $TTS_BENCH_OUT/loadtest.json, TTS_BENCH_OUT default target/bench-report].
+    /// Report file [default: $TTS_BENCH_OUT/loadtest.json, loadtest-piper.json for piper;
+    /// TTS_BENCH_OUT default target/bench-report].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// A small, fast run for CI: tiny model, 1 cold run each, concurrency 1 and 2, 3 requests each.
+    /// A small, fast run for CI: tiny model (speecht5), 1 cold run each, concurrency 1 and 2, 3
+    /// requests each.
     #[arg(long)]
     smoke: bool,
     #[command(flatten)]
@@ -184,13 +196,14 @@ impl SuiteArgs {
                 .map_or_else(|| repo.join("target"), PathBuf::from)
                 .join("release/bootstrap")
         });
-        let model_dir = self.model_dir.clone().unwrap_or_else(|| {
-            if self.smoke {
-                repo.join("tests/fixtures/speecht5-tiny/model")
-            } else {
-                repo.join(".models/speecht5-full-random")
-            }
-        });
+        let model_dir = self
+            .model_dir
+            .clone()
+            .unwrap_or_else(|| match (self.family, self.smoke) {
+                (Family::Speecht5, true) => repo.join("tests/fixtures/speecht5-tiny/model"),
+                (Family::Speecht5, false) => repo.join(".models/speecht5-full-random"),
+                (Family::Piper, _) => repo.join(".models/piper-joe"),
+            });
         if !bootstrap.is_file() {
             return Err(format!(
                 "{} is missing: build it (cargo build --release -p tts-function --bin bootstrap) or pass --bootstrap",
@@ -198,7 +211,14 @@ impl SuiteArgs {
             ));
         }
         if !model_dir.is_dir() {
-            return Err(format!("model folder {} is missing", model_dir.display()));
+            return Err(format!(
+                "model folder {} is missing{}",
+                model_dir.display(),
+                match self.family {
+                    Family::Piper => " (function/scripts/setup-piper.sh installs the voice)",
+                    Family::Speecht5 => "",
+                }
+            ));
         }
         let concurrency = if !self.concurrency.is_empty() {
             self.concurrency.clone()
@@ -213,7 +233,10 @@ impl SuiteArgs {
         let out = self.out.clone().unwrap_or_else(|| {
             std::env::var_os("TTS_BENCH_OUT")
                 .map_or_else(|| repo.join("target/bench-report"), PathBuf::from)
-                .join("loadtest.json")
+                .join(match self.family {
+                    Family::Speecht5 => "loadtest.json",
+                    Family::Piper => "loadtest-piper.json",
+                })
         });
         let max_queue = self
             .max_queue
@@ -221,7 +244,13 @@ impl SuiteArgs {
         Ok(suite::SuitePlan {
             server: server::ServerConfig {
                 bootstrap: absolute(&bootstrap),
+                family: self.family,
                 model_dir: absolute(&model_dir),
+                config: std::env::temp_dir().join(format!(
+                    "tts-loadtest-{}-{}.toml",
+                    self.family.id(),
+                    std::process::id()
+                )),
                 threads: self.threads,
                 precision: self.precision.clone(),
                 slots: self.slots,
@@ -231,7 +260,11 @@ impl SuiteArgs {
             },
             url: self.url.clone(),
             path: self.request.path.clone(),
-            model: self.request.model.clone(),
+            model: self
+                .request
+                .model
+                .clone()
+                .unwrap_or_else(|| self.family.id().to_owned()),
             voice: self.request.voice.clone(),
             inputs: self.request.inputs()?,
             cold_runs: self
@@ -258,7 +291,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let url = format!("{}{}", args.url.trim_end_matches('/'), args.request.path);
     let plan = load::LevelPlan {
         url: url.clone(),
-        model: args.request.model.clone(),
+        model: args
+            .request
+            .model
+            .clone()
+            .unwrap_or_else(|| "tts-1".to_owned()),
         voice: args.request.voice.clone(),
         inputs: Arc::new(args.request.inputs()?),
         concurrency: args.concurrency.max(1),

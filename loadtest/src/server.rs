@@ -1,5 +1,7 @@
 //! A `bootstrap` process spawned on a free loopback port: its start-up phases (from the
 //! `startup {...}` line it prints before `listening on`), its address, and its resident memory.
+//! It serves one model of one family, from a configuration file written for it (never
+//! `TTS_MODEL_DIR`, which replaces the folder of whatever model a configuration lists first).
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -10,11 +12,34 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The model family the spawned function serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Family {
+    /// SpeechT5 (an optimum-intel export folder).
+    Speecht5,
+    /// A Piper (VITS) voice folder; the function also needs eSpeak NG and its helper.
+    Piper,
+}
+
+impl Family {
+    /// The family's name in the function's configuration, also the served model's id.
+    pub fn id(self) -> &'static str {
+        match self {
+            Family::Speecht5 => "speecht5",
+            Family::Piper => "piper",
+        }
+    }
+}
+
 /// How to start the function.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub bootstrap: PathBuf,
+    /// The one model's family and folder.
+    pub family: Family,
     pub model_dir: PathBuf,
+    /// Where [`ServerConfig::write_config`] puts the function's configuration (TTS_CONFIG).
+    pub config: PathBuf,
     pub threads: Option<u32>,
     pub precision: String,
     pub slots: u32,
@@ -50,16 +75,37 @@ pub struct Server {
     pub startup: Startup,
 }
 
+impl ServerConfig {
+    /// The function's configuration: the one model, its id the family's name (the limits come
+    /// from the environment the server is started with).
+    pub fn config_toml(&self) -> String {
+        // A TOML basic string: JSON's escaping of a path is valid TOML.
+        let dir = serde_json::to_string(&self.model_dir.to_string_lossy()).unwrap_or_default();
+        format!(
+            "# Written by `loadtest suite` for one measurement.\n\n[[models]]\nid = \"{id}\"\nfamily = \"{id}\"\ndir = {dir}\n",
+            id = self.family.id(),
+        )
+    }
+
+    /// Writes [`ServerConfig::config_toml`] to [`ServerConfig::config`].
+    pub fn write_config(&self) -> Result<(), String> {
+        std::fs::write(&self.config, self.config_toml())
+            .map_err(|e| format!("{}: {e}", self.config.display()))
+    }
+}
+
 impl Server {
-    /// Starts the function with the compiled-model cache in `cache_dir` (none if `None`) and
-    /// waits until it listens.
+    /// Starts the function with the configuration file already written (see
+    /// [`ServerConfig::write_config`]) and the compiled-model cache in `cache_dir` (none if
+    /// `None`), and waits until it listens.
     pub async fn start(config: &ServerConfig, cache_dir: Option<&Path>) -> Result<Server, String> {
         let mut command = Command::new(&config.bootstrap);
         command
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .env_remove("TTS_CACHE_DIR")
+            .env_remove("TTS_MODEL_DIR")
+            .env("TTS_CONFIG", &config.config)
             .env("TTS_BIND", "127.0.0.1:0")
-            .env("TTS_MODEL_DIR", &config.model_dir)
             .env("TTS_PRECISION", &config.precision)
             .env("TTS_SLOTS", config.slots.to_string())
             .env("TTS_MAX_QUEUE", config.max_queue.to_string())

@@ -300,8 +300,16 @@ fn load_average() -> Option<String> {
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
 }
 
-/// Runs the suite, writes the report and returns it with its Markdown summary.
+/// Runs the suite, writes the report and returns it with its Markdown summary. The function's
+/// configuration file exists only while the suite runs.
 pub async fn run(plan: SuitePlan) -> Result<(Value, String), String> {
+    plan.server.write_config()?;
+    let outcome = run_with_config(plan.clone()).await;
+    let _ = std::fs::remove_file(&plan.server.config);
+    outcome
+}
+
+async fn run_with_config(plan: SuitePlan) -> Result<(Value, String), String> {
     let client = reqwest::Client::builder()
         .timeout(plan.request_timeout)
         .build()
@@ -315,6 +323,7 @@ pub async fn run(plan: SuitePlan) -> Result<(Value, String), String> {
         .collect();
     let config = json!({
         "bootstrap": plan.server.bootstrap,
+        "family": plan.server.family.id(),
         "model_dir": plan.server.model_dir,
         "threads": plan.server.threads,
         "precision": plan.server.precision,
@@ -385,7 +394,8 @@ fn cell(v: &Value) -> String {
 pub fn markdown(report: &Value) -> String {
     let c = &report["config"];
     let mut out = format!(
-        "### Load test: `{}`, threads {}, {}, slots {}, queue {}\n\n",
+        "### Load test: {} `{}`, threads {}, {}, slots {}, queue {}\n\n",
+        c["family"].as_str().unwrap_or("?"),
         c["model_dir"].as_str().unwrap_or("?"),
         c["threads"]
             .as_u64()

@@ -1,5 +1,6 @@
-//! `loadtest suite --smoke` against the debug `bootstrap` with the tiny model: the report it
-//! writes is well-formed and sane.
+//! `loadtest suite --smoke` against the debug `bootstrap`, with the tiny SpeechT5 model and with
+//! the Piper voice (`--family piper`, which needs function/scripts/setup-piper.sh and
+//! setup-espeak.sh): the report it writes is well-formed and sane, and names the family.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +18,8 @@ fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), PathBuf::from)
 }
 
-/// Builds the function's debug `bootstrap` and returns its path.
+/// Builds the function's debug `bootstrap` (and the eSpeak NG helper it finds beside itself)
+/// and returns its path.
 fn debug_bootstrap() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
@@ -28,6 +30,8 @@ fn debug_bootstrap() -> PathBuf {
             "tts-function",
             "--bin",
             "bootstrap",
+            "-p",
+            "espeak-phonemes",
         ])
         .current_dir(repo())
         .status()
@@ -36,20 +40,18 @@ fn debug_bootstrap() -> PathBuf {
     target_dir().join("debug/bootstrap")
 }
 
-fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-#[test]
-fn the_smoke_suite_reports_cold_start_sweep_and_memory() {
+/// Runs `loadtest suite --smoke` with `args` and returns its report, checked for what every
+/// family's report holds.
+fn smoke_suite(name: &str, args: &[&str]) -> Value {
     let bootstrap = debug_bootstrap();
-    let out = target_dir().join("loadtest-smoke-test/loadtest.json");
+    let out = target_dir().join(format!("loadtest-smoke-test/{name}.json"));
     let _ = std::fs::remove_file(&out);
     let output = Command::new(env!("CARGO_BIN_EXE_loadtest"))
         .args(["suite", "--smoke", "--bootstrap"])
         .arg(&bootstrap)
         .arg("--out")
         .arg(&out)
+        .args(args)
         .current_dir(repo())
         .output()
         .expect("loadtest runs");
@@ -62,7 +64,51 @@ fn the_smoke_suite_reports_cold_start_sweep_and_memory() {
 
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(report["config"]["smoke"], true);
+    check_report(&report);
+    report
+}
 
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn the_smoke_suite_reports_cold_start_sweep_and_memory() {
+    let report = smoke_suite("speecht5", &[]);
+    assert_eq!(report["config"]["family"], "speecht5");
+    assert_eq!(report["config"]["model"], "speecht5");
+    assert!(report["config"]["model_dir"]
+        .as_str()
+        .unwrap()
+        .ends_with("speecht5-tiny/model"));
+}
+
+#[test]
+fn the_piper_smoke_suite_measures_the_piper_voice() {
+    let voice = repo().join(".models/piper-joe");
+    assert!(
+        voice.is_dir(),
+        "{} is missing: run function/scripts/setup-piper.sh and setup-espeak.sh",
+        voice.display()
+    );
+    let report = smoke_suite(
+        "piper",
+        &["--family", "piper", "--input", "Hello there, friend."],
+    );
+    assert_eq!(report["config"]["family"], "piper");
+    assert_eq!(report["config"]["model"], "piper");
+    assert!(report["config"]["model_dir"]
+        .as_str()
+        .unwrap()
+        .ends_with("piper-joe"));
+    // Piper is faster than real time even in a debug build (the model runs in OpenVINO).
+    for level in report["sweep"].as_array().unwrap() {
+        assert!(num(&level["rtf_p50"]) < 1.0, "{level}");
+    }
+}
+
+/// Cold start, sweep and memory of one smoke report.
+fn check_report(report: &Value) {
     // Cold start: without then with the compiled-model cache, phases positive and in order.
     let cold = report["cold_start"].as_array().unwrap();
     assert_eq!(cold.len(), 2, "{report}");

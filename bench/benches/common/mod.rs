@@ -9,7 +9,11 @@
 //! `TTS_BENCH_POSITIONS` (decoder positions, default `1,16,64,128,256`),
 //! `TTS_BENCH_STEPS_PER_TOKEN` (forced steps per input token of whole utterances, default 2, 1 in
 //! smoke mode),
-//! `TTS_BENCH_OUT` (default `target/bench-report`), `OPENVINO_LIB`.
+//! `TTS_BENCH_OUT` (default `target/bench-report`), `OPENVINO_LIB`;
+//! for the Piper bench `TTS_BENCH_PIPER_DIR` (default `.models/piper-joe`, from
+//! `function/scripts/setup-piper.sh`) and eSpeak NG as the function finds it
+//! (`TTS_ESPEAK_PHONEMIZER`, else `espeak-phonemes` in `$CARGO_TARGET_DIR/release`; the library
+//! and data from `setup-espeak.sh`'s `.espeak/`).
 //!
 //! Each bench binary merges its own sections into `engine.json`; a run of `cargo bench -p
 //! tts-bench` runs all of them, so the file is complete afterwards. Sections written under
@@ -26,8 +30,10 @@ use std::time::Duration;
 use clap::ValueEnum;
 use criterion::Criterion;
 use serde_json::{json, Map, Value};
+use tts::engine::piper::Piper;
 use tts::engine::speecht5::SpeechT5;
 use tts::engine::{Precision, Runtime, RuntimeOptions, SpeechEngine, OPENVINO_C_LIBRARY};
+use tts::text::espeak::{Espeak, EspeakConfig};
 
 /// Criterion's minimum, used by every group: the model benches are slow.
 pub const SAMPLES: usize = 10;
@@ -40,7 +46,8 @@ pub fn repo() -> PathBuf {
         .to_owned()
 }
 
-fn repo_path(value: &str) -> PathBuf {
+fn repo_path(value: impl AsRef<str>) -> PathBuf {
+    let value = value.as_ref();
     let path = PathBuf::from(value);
     if path.is_absolute() {
         path
@@ -58,6 +65,8 @@ fn env(name: &str) -> Option<String> {
 pub struct Settings {
     /// The SpeechT5 export actually used.
     pub model_dir: PathBuf,
+    /// The Piper voice folder.
+    pub piper_dir: PathBuf,
     /// Threads per inference (`None`: OpenVINO's choice).
     pub threads: Option<u32>,
     /// Inference precision.
@@ -127,6 +136,8 @@ impl Settings {
             });
         Self {
             model_dir,
+            piper_dir: env("TTS_BENCH_PIPER_DIR")
+                .map_or_else(|| repo().join(".models/piper-joe"), |v| repo_path(&v)),
             threads,
             precision,
             smoke,
@@ -145,6 +156,7 @@ impl Settings {
     pub fn config_json(&self) -> Value {
         json!({
             "model_dir": self.model_dir,
+            "piper_dir": self.piper_dir,
             "threads": self.threads,
             "precision": self.precision,
             "smoke": self.smoke,
@@ -173,9 +185,9 @@ impl Settings {
         (Duration::from_millis(1), per_iter * SAMPLES as u32)
     }
 
-    /// Loads the runtime and the model (one slot) and returns it with its default voice.
-    pub fn engine(&self) -> (SpeechT5, Vec<f32>) {
-        let runtime = Runtime::new(RuntimeOptions {
+    /// Loads the OpenVINO runtime (no compiled-model cache).
+    pub fn runtime(&self) -> Runtime {
+        Runtime::new(RuntimeOptions {
             library: self.openvino_lib.clone(),
             precision: self.precision,
             threads: self.threads,
@@ -187,14 +199,56 @@ impl Settings {
                 "OpenVINO runtime from {}: {e} (run function/scripts/setup-openvino.sh or set OPENVINO_LIB)",
                 self.openvino_lib.display()
             ))
-        });
-        let engine = SpeechT5::load(&Arc::new(runtime), &self.model_dir, 1)
+        })
+    }
+
+    /// Loads the runtime and the model (one slot) and returns it with its default voice.
+    pub fn engine(&self) -> (SpeechT5, Vec<f32>) {
+        let engine = SpeechT5::load(&Arc::new(self.runtime()), &self.model_dir, 1)
             .unwrap_or_else(|e| fail(&format!("{}: {e}", self.model_dir.display())));
         let voice = engine
             .voice(&engine.info().default_voice)
             .expect("the default voice exists")
             .to_vec();
         (engine, voice)
+    }
+
+    /// Starts the eSpeak NG helper and loads the Piper voice (one slot).
+    pub fn piper(&self) -> (Piper, Arc<Espeak>) {
+        let espeak = Arc::new(
+            Espeak::start(&espeak_config())
+                .unwrap_or_else(|e| {
+                    fail(&format!(
+                        "eSpeak NG: {e} (bench/run.sh runs function/scripts/setup-espeak.sh and builds espeak-phonemes)"
+                    ))
+                }),
+        );
+        let engine = Piper::load(&self.runtime(), &self.piper_dir, 1, espeak.clone())
+            .unwrap_or_else(|e| {
+                fail(&format!(
+                    "{}: {e} (run function/scripts/setup-piper.sh or set TTS_BENCH_PIPER_DIR)",
+                    self.piper_dir.display()
+                ))
+            });
+        (engine, espeak)
+    }
+}
+
+/// Where eSpeak NG is: the function's variables if set, else the helper built in release
+/// (`$CARGO_TARGET_DIR/release`; a bench binary does not live beside it) and `.espeak/`.
+fn espeak_config() -> EspeakConfig {
+    let target = env("CARGO_TARGET_DIR").map_or_else(|| repo().join("target"), repo_path);
+    let or = |var: &str, default: PathBuf| env(var).map_or(default, PathBuf::from);
+    EspeakConfig {
+        helper: or(
+            "TTS_ESPEAK_PHONEMIZER",
+            target.join("release/espeak-phonemes"),
+        ),
+        library: or(
+            "TTS_ESPEAK_LIBRARY",
+            repo().join(".espeak/lib/libespeak-ng.so.1"),
+        ),
+        data: or("TTS_ESPEAK_DATA", repo().join(".espeak/espeak-ng-data")),
     }
 }
 
@@ -209,10 +263,24 @@ pub fn measuring() -> bool {
     !std::env::args().any(|a| a == "--test" || a == "--list" || a == "--profile-time")
 }
 
+/// Plain English words, no digits or punctuation, repeated to make long inputs.
+pub const WORDS: &str = "the quick brown fox jumps over the lazy dog while the cat watches from \
+    the warm windowsill and the birds sing in the tall old trees beside a quiet river ";
+
+/// The first `chars` characters of [`WORDS`] repeated, without a trailing space (what
+/// [`text_with_tokens`] makes for SpeechT5's character tokenizer, without needing it).
+pub fn words(chars: usize) -> String {
+    WORDS
+        .chars()
+        .cycle()
+        .take(chars)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
+}
+
 /// Text of about `tokens` tokens (with `</s>`) for `engine`: plain English words, no digits.
 pub fn text_with_tokens(engine: &SpeechT5, tokens: usize) -> String {
-    const WORDS: &str = "the quick brown fox jumps over the lazy dog while the cat watches from \
-        the warm windowsill and the birds sing in the tall old trees beside a quiet river ";
     let mut text = String::new();
     for c in WORDS.chars().cycle() {
         if engine.tokenize(&text).len() >= tokens {
