@@ -45,15 +45,17 @@ PIPER_RATE = 22050
 PCM_RATE = 24000
 # Overall WER limit at speed 1. Piper's reference pipeline scored at most 0.252 in 6 runs (noise
 # makes each run differ by up to ~9 of the 107 words); 0.35 leaves ~10 more wrong words for
-# what legitimately differs in the function: another random draw of the noise, eSpeak NG 1.51 vs
-# the 1.52 build Piper trained with (a few words phonemize differently), OpenVINO vs onnxruntime
+# what legitimately differs in the function: another random draw of the noise, stock eSpeak NG
+# 1.52 vs Piper's patched fork (one vowel differs, see tests/piper_phonemes.rs), OpenVINO vs onnxruntime
 # (max abs diff 3e-5, inaudible), and for `pcm` a second resampling (22050 -> 24000 -> 16000 Hz).
 # A broken pipeline (wrong phoneme ids, garbage, another sentence) scores 0.9-1.1.
 WER_MAX = 0.35
 # At speed 1.5 the reference (length scale 1/1.5 alone) scored 0.243-0.290 in 3 runs; the function
 # (length scale, then a time stretch of the rest, so audio is exactly 1/1.5 as long) scored
-# 0.224-0.364 in 5 runs. 0.5 leaves ~14 words of margin over that and stays far from garbage (>= 0.8).
-WER_MAX_FAST = 0.5
+# 0.224-0.364 in 5 runs and 0.430 in a sixth (a clean-clone CI run): its audio is faster than the
+# reference's 0.74, which PocketSphinx finds harder. 0.55 leaves ~13 words of margin over the
+# worst run and stays far from garbage (>= 0.8).
+WER_MAX_FAST = 0.55
 # Audio at speed 1.5 lasts 1/1.5 as long as at speed 1, +-15% (over all sentences together, so
 # the random durations average out). The reference's length scale gives 0.74 (VITS rounds each
 # phoneme's duration up to whole frames); an exact time stretch gives 0.667 (the function: 0.658-0.674).
