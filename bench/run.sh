@@ -89,7 +89,7 @@ has_loadtest_suite=0
 grep -q 'Suite' loadtest/src/main.rs 2>/dev/null && has_loadtest_suite=1
 cargo build --release -p tts-bench --bins
 # The function (and the Piper bench) find the eSpeak NG helper in the release folder.
-cargo build --release -p tts-function --bin bootstrap -p espeak-phonemes
+cargo build --release -p tts-function --bin bootstrap -p espeak-phonemes --bin espeak-phonemes
 ((has_loadtest_suite)) && cargo build --release -p tts-loadtest
 
 phase "memory bandwidth"
