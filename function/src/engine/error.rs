@@ -49,6 +49,9 @@ pub enum EngineError {
     /// The phonemizer (eSpeak NG, a separate process) failed or is not installed.
     #[error("phonemizer: {0}")]
     Phonemizer(String),
+    /// The caller asked synthesis to stop (the client went away).
+    #[error("synthesis stopped: the client went away")]
+    Stopped,
     /// The requested voice is not one this model has.
     #[error("unknown voice {0:?}")]
     UnknownVoice(String),

@@ -8,6 +8,8 @@ mod pool;
 mod runtime;
 pub mod speecht5;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::EngineError;
@@ -93,6 +95,65 @@ pub trait SpeechEngine: Send + Sync {
     /// Synthesizes one piece from [`Self::prepare`] with `voice` (one of [`ModelInfo::voices`])
     /// at `speed` (0.25–4; 1 is the model's natural pace), as [`ModelInfo::speed_control`] says.
     fn synthesize(&self, piece: &str, voice: &str, speed: f32) -> Result<Synthesis, EngineError>;
+
+    /// [`Self::synthesize`], handing the audio to `sink` in order as soon as each part is ready
+    /// (the joined parts are the piece's waveform), and giving up with [`EngineError::Stopped`]
+    /// once `stop` is set. Engines that cannot do better hand over the whole piece at once.
+    fn synthesize_stream(
+        &self,
+        piece: &str,
+        voice: &str,
+        speed: f32,
+        stop: &Stop,
+        sink: &mut dyn FnMut(&[f32]),
+    ) -> Result<Streamed, EngineError> {
+        if stop.is_set() {
+            return Err(EngineError::Stopped);
+        }
+        let out = self.synthesize(piece, voice, speed)?;
+        if stop.is_set() {
+            return Err(EngineError::Stopped);
+        }
+        sink(&out.samples);
+        Ok(Streamed {
+            samples: out.samples.len(),
+            input_tokens: out.input_tokens,
+            timings: out.timings,
+        })
+    }
+}
+
+/// A cancellation flag shared between a request and the engine working for it: set it (e.g. when
+/// the client disconnects) and streaming synthesis stops within one decoder step or sentence.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Arc<AtomicBool>);
+
+impl Stop {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the work to stop.
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether stopping was asked for.
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// What a streamed piece cost (its audio went to the sink).
+#[derive(Clone, Debug, Default)]
+pub struct Streamed {
+    /// Samples handed to the sink.
+    pub samples: usize,
+    /// Input tokens (ids) the model read.
+    pub input_tokens: usize,
+    /// Where the time went.
+    pub timings: Timings,
 }
 
 impl Timings {
