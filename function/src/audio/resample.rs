@@ -1,9 +1,10 @@
-//! Sample-rate conversion with `rubato` (MIT/Apache-2.0): its synchronous FFT resampler, whole clips.
+//! Sample-rate conversion with `rubato` (MIT/Apache-2.0): its synchronous FFT resampler, for whole
+//! clips ([`resample`]) and piece by piece ([`StreamResampler`], which `resample` runs on).
 //!
 //! The resampler's startup delay is trimmed, and the output is exactly `round(n · to / from)` long.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Resampler};
+use rubato::{Fft, FixedSync, Indexing, Resampler};
 
 /// Input chunk the FFT resampler works in; rubato splits it into ~256-frame sub-chunks.
 const CHUNK: usize = 1024;
@@ -57,20 +58,112 @@ pub(crate) fn finite_or_clipped(s: f32) -> f32 {
 
 /// rubato's FFT resampler over the whole clip, delay trimmed; `None` if rubato refuses.
 fn fft_resample(samples: &[f32], from: u32, to: u32) -> Option<Vec<f32>> {
-    let mut resampler =
-        Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input).ok()?;
-    let input = InterleavedSlice::new(samples, 1, samples.len()).ok()?;
-    let capacity = resampler.process_all_needed_output_len(samples.len());
-    let mut buffer = vec![0.0f32; capacity];
-    let produced = {
-        let mut output = InterleavedSlice::new_mut(&mut buffer, 1, capacity).ok()?;
-        let (_, produced) = resampler
-            .process_all_into_buffer(&input, &mut output, samples.len(), None)
-            .ok()?;
-        produced
-    };
-    buffer.truncate(produced);
-    Some(buffer)
+    let mut stream = StreamResampler::new(from, to)?;
+    let mut out = Vec::with_capacity(resampled_len(samples.len(), from, to) + CHUNK);
+    stream.push(samples, &mut out).ok()?;
+    stream.finish(&mut out).ok()?;
+    Some(out)
+}
+
+/// rubato's FFT resampler fed piece by piece: input is gathered into fixed chunks of [`CHUNK`],
+/// the resampler's startup delay is dropped once from the front, and [`finish`] pumps the tail
+/// out so the total is exactly `round(n · to / from)` for `n` samples pushed, the same samples
+/// [`resample`] gives for the whole clip. Input must already be finite (see [`finite_or_clipped`]).
+///
+/// [`finish`]: StreamResampler::finish
+pub(crate) struct StreamResampler {
+    resampler: Fft<f32>,
+    from: u32,
+    to: u32,
+    /// Input not yet a whole chunk.
+    pending: Vec<f32>,
+    /// Output buffer for one `process_into_buffer` call.
+    scratch: Vec<f32>,
+    /// Output samples still to drop for the startup delay.
+    to_trim: usize,
+    /// Samples pushed in, and delivered out (after the trim).
+    pushed: usize,
+    delivered: usize,
+}
+
+impl StreamResampler {
+    /// A resampler from `from` Hz to `to` Hz; `None` if rubato refuses the rates.
+    pub(crate) fn new(from: u32, to: u32) -> Option<StreamResampler> {
+        let resampler =
+            Fft::<f32>::new(from as usize, to as usize, CHUNK, 1, FixedSync::Input).ok()?;
+        let to_trim = resampler.output_delay();
+        let scratch = vec![0.0; resampler.output_frames_max()];
+        Some(StreamResampler {
+            resampler,
+            from,
+            to,
+            pending: Vec::with_capacity(CHUNK),
+            scratch,
+            to_trim,
+            pushed: 0,
+            delivered: 0,
+        })
+    }
+
+    /// Resamples every whole chunk `samples` completes, appending the output to `out`.
+    pub(crate) fn push(&mut self, samples: &[f32], out: &mut Vec<f32>) -> Result<(), String> {
+        self.pushed += samples.len();
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let need = self.resampler.input_frames_next() - self.pending.len();
+            let take = need.min(rest.len());
+            self.pending.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.pending.len() == self.resampler.input_frames_next() {
+                self.process(None, out)?;
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// Resamples the last partial chunk and pumps silence through until the output reaches
+    /// `round(pushed · to / from)` samples in all, appending the rest to `out`.
+    pub(crate) fn finish(mut self, out: &mut Vec<f32>) -> Result<(), String> {
+        let want = resampled_len(self.pushed, self.from, self.to);
+        if !self.pending.is_empty() {
+            let n = self.pending.len();
+            self.process(Some(n), out)?;
+        }
+        self.pending.clear();
+        while self.delivered < want {
+            self.process(Some(0), out)?;
+        }
+        let excess = self.delivered - want;
+        out.truncate(out.len() - excess.min(out.len()));
+        Ok(())
+    }
+
+    /// One `process_into_buffer` over `pending` (`partial` valid samples, or a whole chunk).
+    fn process(&mut self, partial: Option<usize>, out: &mut Vec<f32>) -> Result<(), String> {
+        let frames_in = self.resampler.input_frames_next();
+        self.pending.resize(frames_in.max(self.pending.len()), 0.0);
+        let input =
+            InterleavedSlice::new(&self.pending[..], 1, frames_in).map_err(|e| e.to_string())?;
+        let capacity = self.scratch.len();
+        let mut output = InterleavedSlice::new_mut(&mut self.scratch[..], 1, capacity)
+            .map_err(|e| e.to_string())?;
+        let indexing = Indexing {
+            input_offset: 0,
+            output_offset: 0,
+            active_channels_mask: None,
+            partial_len: partial,
+        };
+        let (_, produced) = self
+            .resampler
+            .process_into_buffer(&input, &mut output, Some(&indexing))
+            .map_err(|e| e.to_string())?;
+        let skip = self.to_trim.min(produced);
+        self.to_trim -= skip;
+        out.extend_from_slice(&self.scratch[skip..produced]);
+        self.delivered += produced - skip;
+        Ok(())
+    }
 }
 
 /// Linear interpolation: a fallback that cannot fail, used only if rubato rejects the rates.
