@@ -1,6 +1,6 @@
 //! AAC-LC in ADTS with Fraunhofer FDK (`fdk-aac`): only with the `aac-fdk` feature (FDK licence).
 //!
-//! The safe wrapper cannot flush, so the input is padded with a frame plus the encoder delay of
+//! Whole files and streams ([`AacStream`]). The safe wrapper cannot flush, so the input is padded with a frame plus the encoder delay of
 //! silence; ADTS cannot mark priming or padding, so files run ~0.1 s long.
 
 use fdk_aac::enc::{AudioObjectType, BitRate, ChannelMode, Encoder, EncoderParams, Transport};
@@ -26,38 +26,84 @@ pub(crate) fn aac_rate(input_rate: u32) -> u32 {
 
 /// Encodes mono f32 samples at an AAC rate as AAC-LC in ADTS frames (48 kbit/s ≤ 24 kHz, 64 above).
 pub(crate) fn encode_aac_adts(samples: &[f32], sample_rate: u32) -> Result<Vec<u8>, AudioError> {
-    let fail = |e: fdk_aac::enc::EncoderError| AudioError::encoder(FORMAT, e);
-    let encoder = Encoder::new(EncoderParams {
-        bit_rate: BitRate::Cbr(if sample_rate <= 24_000 {
-            48_000
-        } else {
-            64_000
-        }),
-        sample_rate,
-        transport: Transport::Adts,
-        channels: ChannelMode::Mono,
-        audio_object_type: AudioObjectType::Mpeg4LowComplexity,
-    })
-    .map_err(fail)?;
-    let info = encoder.info().map_err(fail)?;
-    let frame = (info.frameLength as usize).max(1);
-    let tail = frame + info.nDelay as usize;
-
-    let mut pcm: Vec<i16> = samples.iter().map(|&s| to_i16(s)).collect();
-    pcm.resize(pcm.len() + tail, 0);
     let mut out = Vec::with_capacity(samples.len() / 2 + 1024);
-    let mut buffer = vec![0u8; (info.maxOutBufBytes as usize).max(8192)];
-    let mut pos = 0;
-    while pos < pcm.len() {
-        let end = (pos + frame).min(pcm.len());
-        let step = encoder.encode(&pcm[pos..end], &mut buffer).map_err(fail)?;
-        out.extend_from_slice(&buffer[..step.output_size.min(buffer.len())]);
-        if step.input_consumed == 0 {
-            break; // the encoder took nothing: stop rather than spin
-        }
-        pos += step.input_consumed;
-    }
+    let mut stream = AacStream::new(sample_rate)?;
+    stream.push(samples, &mut out)?;
+    stream.finish(&mut out)?;
     Ok(out)
+}
+
+/// AAC-LC in ADTS written as it goes: one encoder call per 1024-sample frame, each ADTS frame
+/// appended once the encoder (after its delay) gives it; `finish` pads a frame plus the delay of
+/// silence so the tail comes out.
+pub(crate) struct AacStream {
+    encoder: Encoder,
+    frame: usize,
+    tail: usize,
+    pcm: Vec<i16>,
+    buffer: Vec<u8>,
+}
+
+impl AacStream {
+    /// Starts an ADTS stream at an AAC rate (48 kbit/s ≤ 24 kHz, 64 above).
+    pub(crate) fn new(sample_rate: u32) -> Result<AacStream, AudioError> {
+        let encoder = Encoder::new(EncoderParams {
+            bit_rate: BitRate::Cbr(if sample_rate <= 24_000 {
+                48_000
+            } else {
+                64_000
+            }),
+            sample_rate,
+            transport: Transport::Adts,
+            channels: ChannelMode::Mono,
+            audio_object_type: AudioObjectType::Mpeg4LowComplexity,
+        })
+        .map_err(fail)?;
+        let info = encoder.info().map_err(fail)?;
+        let frame = (info.frameLength as usize).max(1);
+        Ok(AacStream {
+            frame,
+            tail: frame + info.nDelay as usize,
+            pcm: Vec::with_capacity(frame * 2),
+            buffer: vec![0u8; (info.maxOutBufBytes as usize).max(8192)],
+            encoder,
+        })
+    }
+
+    /// Takes clipped samples; appends the ADTS frames ready now to `out`.
+    pub(crate) fn push(&mut self, samples: &[f32], out: &mut Vec<u8>) -> Result<(), AudioError> {
+        self.pcm.extend(samples.iter().map(|&s| to_i16(s)));
+        self.encode(false, out)
+    }
+
+    /// Pads the tail with silence and appends the remaining frames to `out`.
+    pub(crate) fn finish(mut self, out: &mut Vec<u8>) -> Result<(), AudioError> {
+        self.pcm.resize(self.pcm.len() + self.tail, 0);
+        self.encode(true, out)
+    }
+
+    /// Encodes whole frames (and, when `all`, the last partial one) from the buffered samples.
+    fn encode(&mut self, all: bool, out: &mut Vec<u8>) -> Result<(), AudioError> {
+        let mut pos = 0;
+        while self.pcm.len() - pos >= self.frame || (all && pos < self.pcm.len()) {
+            let end = (pos + self.frame).min(self.pcm.len());
+            let step = self
+                .encoder
+                .encode(&self.pcm[pos..end], &mut self.buffer)
+                .map_err(fail)?;
+            out.extend_from_slice(&self.buffer[..step.output_size.min(self.buffer.len())]);
+            if step.input_consumed == 0 {
+                break; // the encoder took nothing: stop rather than spin
+            }
+            pos += step.input_consumed;
+        }
+        self.pcm.drain(..pos.min(self.pcm.len()));
+        Ok(())
+    }
+}
+
+fn fail(e: fdk_aac::enc::EncoderError) -> AudioError {
+    AudioError::encoder(FORMAT, e)
 }
 
 #[cfg(test)]

@@ -50,9 +50,7 @@ pub fn encode(
     let rate = output_rate(format, sample_rate);
     // Resampling reads NaN as 0 and infinities as ±1; clip after it, since it can overshoot.
     let mut audio = resample(samples, sample_rate, rate);
-    for s in &mut audio {
-        *s = if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) };
-    }
+    clip(&mut audio);
     let bytes = match format {
         AudioFormat::Pcm => super::pcm::encode_pcm_s16le(&audio),
         AudioFormat::Wav => super::wav::encode_wav_pcm16(&audio, rate),
@@ -66,6 +64,13 @@ pub fn encode(
         content_type: format.content_type(),
         sample_rate: rate,
     })
+}
+
+/// NaN to 0, everything else clipped to [-1, 1], in place.
+pub(crate) fn clip(samples: &mut [f32]) {
+    for s in samples {
+        *s = if s.is_nan() { 0.0 } else { s.clamp(-1.0, 1.0) };
+    }
 }
 
 #[cfg(not(feature = "mp3-lame"))]

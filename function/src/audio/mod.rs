@@ -3,7 +3,8 @@
 //!
 //! Knows nothing of HTTP, requests or OpenVINO: callers pass samples and a rate, get bytes back.
 //! One concern per file: `format` (names, MIME types), `error`, `encode` (rate policy, dispatch),
-//! one file per codec (`pcm`, `wav`, `flac`, `mp3`, `mp3_lame`, `opus`, `aac`), `resample`, `speed`.
+//! one file per codec (`pcm`, `wav`, `flac`, `mp3`, `mp3_lame`, `opus`, `aac`), `resample`, `speed`,
+//! `stream` (the same formats encoded piece by piece as audio arrives).
 
 #[cfg(feature = "aac-fdk")]
 mod aac;
@@ -18,6 +19,7 @@ mod opus;
 mod pcm;
 mod resample;
 mod speed;
+mod stream;
 #[cfg(test)]
 mod test_signal;
 mod wav;
@@ -28,4 +30,5 @@ pub use format::AudioFormat;
 pub use pcm::encode_pcm_s16le;
 pub use resample::resample;
 pub use speed::{change_speed, MAX_SPEED, MIN_SPEED};
+pub use stream::StreamEncoder;
 pub use wav::encode_wav_pcm16;

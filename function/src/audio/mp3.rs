@@ -29,29 +29,96 @@ pub(crate) fn mp3_kbps(sample_rate: u32) -> u32 {
     }
 }
 
-/// Encodes mono f32 samples at an MPEG rate (see [`mp3_rate`]) as a CBR MP3 file with a
-/// gapless Info tag first.
-#[cfg_attr(feature = "mp3-lame", allow(dead_code))]
-pub(crate) fn encode_mp3(samples: &[f32], sample_rate: u32) -> Result<Vec<u8>, AudioError> {
+/// The encoder both paths share: CBR at [`mp3_kbps`], its rate fixed by an empty first push.
+fn new_encoder(sample_rate: u32) -> Result<rusty_mp3::Mp3Encoder, AudioError> {
     let mut encoder = rusty_mp3::Mp3Encoder::new(rusty_mp3::Mp3EncoderConfig {
         bitrate_kbps: mp3_kbps(sample_rate),
         vbr_quality: None,
     });
     // The first push fixes the header even when it carries no samples.
     encoder
+        .push_pcm_f32(&[], 1, sample_rate)
+        .map_err(|e| AudioError::encoder(FORMAT, e))?;
+    Ok(encoder)
+}
+
+/// Appends every packet the encoder has ready to `out`; `Ok(true)` once it is drained for good.
+fn drain(encoder: &mut rusty_mp3::Mp3Encoder, out: &mut Vec<u8>) -> Result<bool, AudioError> {
+    loop {
+        match encoder.next_packet() {
+            Ok(packet) => out.extend_from_slice(&packet),
+            Err(rusty_mp3::Error::Eof) => return Ok(true),
+            Err(rusty_mp3::Error::Again) => return Ok(false),
+            Err(e) => return Err(AudioError::encoder(FORMAT, e)),
+        }
+    }
+}
+
+/// Encodes mono f32 samples at an MPEG rate (see [`mp3_rate`]) as a CBR MP3 file with a
+/// gapless Info tag first.
+#[cfg_attr(feature = "mp3-lame", allow(dead_code))]
+pub(crate) fn encode_mp3(samples: &[f32], sample_rate: u32) -> Result<Vec<u8>, AudioError> {
+    let mut encoder = new_encoder(sample_rate)?;
+    encoder
         .push_pcm_f32(samples, 1, sample_rate)
         .map_err(|e| AudioError::encoder(FORMAT, e))?;
     // Draining only after `finish` gets the completed Info tag as the first packet.
     encoder.finish();
     let mut out = Vec::with_capacity(samples.len() / 2);
-    loop {
-        match encoder.next_packet() {
-            Ok(packet) => out.extend_from_slice(&packet),
-            Err(rusty_mp3::Error::Eof) => break,
-            Err(e) => return Err(AudioError::encoder(FORMAT, e)),
-        }
-    }
+    drain(&mut encoder, &mut out)?;
     Ok(out)
+}
+
+/// An MP3 stream: frames leave as soon as the encoder has them (one 576-sample frame at the
+/// MPEG-2 rates; at 32–48 kHz rusty_mp3's bit reservoir holds every frame until `finish`).
+///
+/// The Info tag is left out: its frame count and gapless delay/padding are only known at the end,
+/// and a placeholder with zero frames makes some decoders (symphonia) read an empty file. So a
+/// streamed MP3 decodes with the encoder delay in front and padding at the end (about 0.1 s).
+#[cfg_attr(feature = "mp3-lame", allow(dead_code))]
+pub(crate) struct Mp3Stream {
+    encoder: rusty_mp3::Mp3Encoder,
+    rate: u32,
+    tag_dropped: bool,
+}
+
+#[cfg_attr(feature = "mp3-lame", allow(dead_code))]
+impl Mp3Stream {
+    /// Starts a CBR stream at an MPEG rate (see [`mp3_rate`]).
+    pub(crate) fn new(sample_rate: u32) -> Result<Mp3Stream, AudioError> {
+        Ok(Mp3Stream {
+            encoder: new_encoder(sample_rate)?,
+            rate: sample_rate,
+            tag_dropped: false,
+        })
+    }
+
+    /// Takes clipped samples; appends the frames ready now to `out`.
+    pub(crate) fn push(&mut self, samples: &[f32], out: &mut Vec<u8>) -> Result<(), AudioError> {
+        self.encoder
+            .push_pcm_f32(samples, 1, self.rate)
+            .map_err(|e| AudioError::encoder(FORMAT, e))?;
+        self.drain(out).map(|_| ())
+    }
+
+    /// Encodes the delay and the last partial frame; appends the remaining frames to `out`.
+    pub(crate) fn finish(mut self, out: &mut Vec<u8>) -> Result<(), AudioError> {
+        self.encoder.finish();
+        self.drain(out).map(|_| ())
+    }
+
+    /// Like [`drain`], minus the Info tag (the stream's first packet).
+    fn drain(&mut self, out: &mut Vec<u8>) -> Result<bool, AudioError> {
+        if !self.tag_dropped {
+            match self.encoder.next_packet() {
+                Ok(_tag) => self.tag_dropped = true,
+                Err(rusty_mp3::Error::Again) => return Ok(false),
+                Err(rusty_mp3::Error::Eof) => return Ok(true),
+                Err(e) => return Err(AudioError::encoder(FORMAT, e)),
+            }
+        }
+        drain(&mut self.encoder, out)
+    }
 }
 
 #[cfg(test)]

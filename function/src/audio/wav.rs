@@ -1,22 +1,40 @@
 //! 16-bit PCM WAV files: a 44-byte RIFF header written by hand, then the samples.
 //!
-//! Whole files only (sizes are known); nothing here can fail or panic.
+//! Whole files (sizes known) and, for streaming, a header with unknown sizes; nothing here can
+//! fail or panic.
 
 use super::pcm::append_pcm_s16le;
 
+const CHANNELS: u16 = 1;
+const BITS: u16 = 16;
+
 /// Encodes mono f32 samples (clipped to [-1, 1]) as a 16-bit PCM WAV file at `sample_rate`.
 pub fn encode_wav_pcm16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
-    const CHANNELS: u16 = 1;
-    const BITS: u16 = 16;
     let block_align = CHANNELS * BITS / 8;
     // RIFF sizes are u32; keep whole samples if a (37-hour) clip would overflow them.
     let max_samples = (u32::MAX as usize - 36) / usize::from(block_align);
     let samples = &samples[..samples.len().min(max_samples)];
     let data_len = (samples.len() * usize::from(block_align)) as u32;
-
     let mut out = Vec::with_capacity(44 + data_len as usize);
+    write_wav_header(&mut out, sample_rate, 36 + data_len, data_len);
+    append_pcm_s16le(samples, &mut out);
+    out
+}
+
+/// The 44-byte header of a WAV whose length is not known yet: RIFF and data sizes are
+/// 0xFFFFFFFF. ffmpeg (and most players) read such a stream to its end; symphonia 0.6 and hound
+/// reject it.
+pub(crate) fn streaming_wav_header(sample_rate: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(44);
+    write_wav_header(&mut out, sample_rate, u32::MAX, u32::MAX);
+    out
+}
+
+/// Appends a mono 16-bit PCM RIFF/WAVE header with the given RIFF and data chunk sizes.
+fn write_wav_header(out: &mut Vec<u8>, sample_rate: u32, riff_len: u32, data_len: u32) {
+    let block_align = CHANNELS * BITS / 8;
     out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(&riff_len.to_le_bytes());
     out.extend_from_slice(b"WAVE");
     out.extend_from_slice(b"fmt ");
     out.extend_from_slice(&16u32.to_le_bytes());
@@ -28,8 +46,6 @@ pub fn encode_wav_pcm16(samples: &[f32], sample_rate: u32) -> Vec<u8> {
     out.extend_from_slice(&BITS.to_le_bytes());
     out.extend_from_slice(b"data");
     out.extend_from_slice(&data_len.to_le_bytes());
-    append_pcm_s16le(samples, &mut out);
-    out
 }
 
 #[cfg(test)]
