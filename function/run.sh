@@ -22,6 +22,8 @@ if [[ ! -x "$tools/bin/cargo-lambda" ]]; then
   "$tools/bin/pip" install --quiet "cargo-lambda==1.9.2"
 fi
 export PATH="$tools/bin:$PATH"
+# The streaming runner (like a function URL with InvokeMode RESPONSE_STREAM): stream_format works.
+export TTS_INVOKE_MODE=${TTS_INVOKE_MODE:-RESPONSE_STREAM}
 # OpenVINO's compiled-model cache: the second start skips most of the compile (Piper: ~3 s → ~0.5 s).
 export TTS_CACHE_DIR=${TTS_CACHE_DIR:-$repo/.cache/openvino}
 cd function

@@ -357,13 +357,6 @@ fn cases() -> Vec<Case> {
             BAD,
         ),
         post(
-            "stream_format sse (not yet)",
-            with("stream_format", json!("sse")),
-            400,
-            Some("stream_format"),
-            Some("unsupported_value"),
-        ),
-        post(
             "unknown stream_format",
             with("stream_format", json!("chunked")),
             400,

@@ -16,6 +16,8 @@ const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// Largest payload a buffered Lambda function-URL response may carry (after base64).
 pub const LAMBDA_BUFFERED_LIMIT: usize = 6 * 1024 * 1024;
+/// Largest response a streamed (`RESPONSE_STREAM`) function URL may send.
+pub const LAMBDA_STREAMED_LIMIT: usize = 200 * 1024 * 1024;
 
 /// Flags and environment variables.
 #[derive(Clone, Debug, Parser)]
@@ -57,6 +59,13 @@ pub struct Config {
     /// utterances of the full-size model.
     #[arg(long, env = "TTS_CPU_RUNTIME_CACHE")]
     pub cpu_runtime_cache: Option<u32>,
+
+    /// How Lambda returns responses, as the function URL's `InvokeMode` says: `BUFFERED` (whole
+    /// responses up to 6 MB; `stream_format` requests get the whole audio) or `RESPONSE_STREAM`
+    /// (lambda_http's streaming runner: audio leaves as it is made, up to 200 MB). Outside
+    /// Lambda responses always stream.
+    #[arg(long, env = "TTS_INVOKE_MODE", value_enum, default_value_t = InvokeMode::Buffered)]
+    pub invoke_mode: InvokeMode,
 
     /// Address of the local HTTP server (ignored inside Lambda).
     #[arg(long, env = "TTS_BIND", default_value = "127.0.0.1:8080")]
@@ -157,6 +166,21 @@ pub struct ModelSettings {
     pub voices: BTreeMap<String, String>,
 }
 
+/// A Lambda function URL's invoke mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InvokeMode {
+    /// Whole responses, at most 6 MB after base64.
+    #[value(name = "BUFFERED", alias = "buffered")]
+    Buffered,
+    /// Streamed responses, at most 200 MB.
+    #[value(
+        name = "RESPONSE_STREAM",
+        alias = "response-stream",
+        alias = "response_stream"
+    )]
+    ResponseStream,
+}
+
 /// Limits applied by the HTTP contract.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -174,6 +198,9 @@ pub struct Limits {
     pub max_queue: usize,
     /// Silence between sentences of a long input.
     pub sentence_pause_ms: u32,
+    /// Whether responses may stream (`stream_format`): outside Lambda, and inside it with
+    /// `RESPONSE_STREAM`.
+    pub streaming: bool,
 }
 
 /// The resolved configuration.
@@ -241,10 +268,15 @@ impl Config {
             }
         }
         let limits = file.limits;
+        let streaming = !in_lambda || self.invoke_mode == InvokeMode::ResponseStream;
         let max_response_bytes = self
             .max_response_bytes
             .or(limits.max_response_bytes)
-            .or(in_lambda.then_some(LAMBDA_BUFFERED_LIMIT))
+            .or(in_lambda.then_some(if streaming {
+                LAMBDA_STREAMED_LIMIT
+            } else {
+                LAMBDA_BUFFERED_LIMIT
+            }))
             .filter(|&n| n > 0);
         Ok(Settings {
             models,
@@ -262,6 +294,7 @@ impl Config {
                 slots: usize::from(self.slots.or(limits.slots).unwrap_or(2).max(1)),
                 max_queue: self.max_queue.or(limits.max_queue).unwrap_or(8),
                 sentence_pause_ms: limits.sentence_pause_ms.unwrap_or(250),
+                streaming,
             },
         })
     }

@@ -49,10 +49,17 @@ async fn main() -> ExitCode {
         limits = ?settings.limits,
         "pipeline ready"
     );
+    let streaming = settings.limits.streaming;
     let app = router(AppState::new(pipeline.models().clone(), settings.limits));
 
     if in_lambda {
-        if let Err(error) = lambda_http::run(app).await {
+        // One router, the runner the function URL's invoke mode needs.
+        let run = if streaming {
+            lambda_http::run_with_streaming_response(app).await
+        } else {
+            lambda_http::run(app).await
+        };
+        if let Err(error) = run {
             eprintln!("error: {error}");
             return ExitCode::FAILURE;
         }

@@ -1,12 +1,13 @@
 //! From a validated request to encoded audio: the engine prepares the text into pieces
 //! (sentences), one engine call per piece at the requested speed, pieces joined with short pauses
 //! (shortened or lengthened with the speed), then encoding. Knows nothing of HTTP; reaches the
-//! model only through [`SpeechEngine`].
+//! model only through [`SpeechEngine`]. Streaming ([`prepare_stream`], [`run_stream`]) does the
+//! same with a streaming encoder, handing bytes on as each piece's audio arrives.
 
 use std::time::{Duration, Instant};
 
-use crate::audio::{encode, AudioError, AudioFormat, Encoded};
-use crate::engine::{EngineError, SpeechEngine, Timings};
+use crate::audio::{encode, AudioError, AudioFormat, Encoded, StreamEncoder};
+use crate::engine::{EngineError, SpeechEngine, Stop, Timings};
 
 /// What to synthesize.
 #[derive(Clone, Debug)]
@@ -91,4 +92,125 @@ pub fn synthesize(
         timings,
         post: started.elapsed(),
     })
+}
+
+/// A job prepared for streaming: its pieces are known (so an input with nothing to say is refused
+/// before any byte is sent) and the encoder is set up.
+pub struct PreparedStream {
+    pieces: Vec<String>,
+    encoder: StreamEncoder,
+    sample_rate: u32,
+}
+
+impl PreparedStream {
+    /// The `Content-Type` of the stream's bytes.
+    pub fn content_type(&self) -> &'static str {
+        self.encoder.content_type()
+    }
+
+    /// The sample rate of the encoded audio.
+    pub fn sample_rate(&self) -> u32 {
+        self.encoder.sample_rate()
+    }
+}
+
+/// What a streamed job cost.
+#[derive(Debug, Default)]
+pub struct StreamSummary {
+    /// Seconds of audio sent.
+    pub audio_seconds: f64,
+    /// Tokens read by the model, over all pieces.
+    pub input_tokens: usize,
+    /// Units of audio the model produced: decoder steps (SpeechT5) or frames (Piper).
+    pub output_tokens: usize,
+    /// Pieces synthesized.
+    pub pieces: usize,
+    /// Engine timings summed over pieces.
+    pub timings: Timings,
+}
+
+/// Prepares `job` for [`run_stream`]: refuses a format that is not built, splits the text into
+/// pieces (none → [`SynthesisError::NothingToSay`]) and starts the encoder.
+pub fn prepare_stream(
+    engine: &dyn SpeechEngine,
+    job: &SpeechJob<'_>,
+) -> Result<PreparedStream, SynthesisError> {
+    job.format.ensure_built()?;
+    let pieces = engine.prepare(job.text)?;
+    if pieces.is_empty() {
+        return Err(SynthesisError::NothingToSay);
+    }
+    let sample_rate = engine.info().sample_rate;
+    Ok(PreparedStream {
+        pieces,
+        encoder: StreamEncoder::new(job.format, sample_rate)?,
+        sample_rate,
+    })
+}
+
+/// Synthesizes a prepared job piece by piece, handing encoded bytes to `emit` as soon as the
+/// encoder has them (the header first, then audio while the engine still runs). `emit` returns
+/// false when nobody is listening any more: then `stop` is set, the engine gives up within one
+/// decoder step or sentence, and this returns [`EngineError::Stopped`].
+pub fn run_stream(
+    engine: &dyn SpeechEngine,
+    job: &SpeechJob<'_>,
+    prepared: PreparedStream,
+    stop: &Stop,
+    emit: &mut dyn FnMut(Vec<u8>) -> bool,
+) -> Result<StreamSummary, SynthesisError> {
+    let PreparedStream {
+        pieces,
+        mut encoder,
+        sample_rate,
+    } = prepared;
+    let pause =
+        (job.pause.as_secs_f64() / f64::from(job.speed) * f64::from(sample_rate)).round() as usize;
+    let mut summary = StreamSummary {
+        pieces: pieces.len(),
+        ..StreamSummary::default()
+    };
+    let mut samples = 0usize;
+    let mut failure: Option<AudioError> = None;
+    let mut send =
+        |encoder: &mut StreamEncoder, audio: &[f32], failure: &mut Option<AudioError>| {
+            if failure.is_some() || stop.is_set() {
+                return;
+            }
+            match encoder.push(audio) {
+                Ok(bytes) if bytes.is_empty() => {}
+                Ok(bytes) => {
+                    if !emit(bytes) {
+                        stop.set();
+                    }
+                }
+                Err(error) => {
+                    *failure = Some(error);
+                    stop.set();
+                }
+            }
+        };
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            send(&mut encoder, &vec![0.0; pause], &mut failure);
+            samples += pause;
+        }
+        let streamed = engine.synthesize_stream(piece, job.voice, job.speed, stop, &mut |audio| {
+            send(&mut encoder, audio, &mut failure)
+        });
+        if let Some(error) = failure.take() {
+            return Err(error.into());
+        }
+        let streamed = streamed?;
+        samples += streamed.samples;
+        summary.input_tokens += streamed.input_tokens;
+        summary.output_tokens += streamed.output_tokens;
+        summary.timings.add(streamed.timings);
+    }
+    let tail = encoder.finish()?;
+    if !tail.is_empty() && !emit(tail) {
+        return Err(EngineError::Stopped.into());
+    }
+    summary.audio_seconds = samples as f64 / f64::from(sample_rate);
+    Ok(summary)
 }

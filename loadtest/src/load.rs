@@ -27,6 +27,8 @@ pub struct LevelPlan {
     pub requests: usize,
     /// No new request starts after this many seconds (requests in flight finish).
     pub max_seconds: f64,
+    /// `stream_format` to ask for ("audio" or "sse"); `None`: the whole audio in one body.
+    pub stream_format: Option<String>,
 }
 
 /// One request's outcome.
@@ -49,9 +51,16 @@ impl Sample {
     }
 }
 
-/// The request body for input text `input`.
+/// The request body for input text `input`: whole WAV answers, or streamed raw PCM (24 kHz
+/// s16le, so the audio's length follows from the bytes) when the plan streams.
 pub fn speech_body(plan: &LevelPlan, input: &str) -> serde_json::Value {
-    json!({"model": plan.model, "input": input, "voice": plan.voice, "response_format": "wav"})
+    match &plan.stream_format {
+        None => {
+            json!({"model": plan.model, "input": input, "voice": plan.voice, "response_format": "wav"})
+        }
+        Some(stream) => json!({"model": plan.model, "input": input, "voice": plan.voice,
+                               "response_format": "pcm", "stream_format": stream}),
+    }
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<f64> {
@@ -103,9 +112,15 @@ pub async fn one_request(
             }
         }
     }
+    let latency_ms = ms(Instant::now());
+    // A streamed pcm body has no duration header: 24 kHz 16-bit mono is 48 000 bytes a second.
+    let streamed_pcm = body.get("stream_format").and_then(|v| v.as_str()) == Some("audio");
+    let audio_seconds =
+        audio_seconds.or((streamed_pcm && bytes > 0).then(|| bytes as f64 / 48_000.0));
+    let rtf = rtf.or_else(|| audio_seconds.map(|a| latency_ms / 1e3 / a));
     let sample = Sample {
         status,
-        latency_ms: ms(Instant::now()),
+        latency_ms,
         ttfb_ms,
         rtf,
         audio_seconds,

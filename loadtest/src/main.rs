@@ -78,6 +78,10 @@ struct Request {
     /// Give up on one request after this many seconds.
     #[arg(long, default_value_t = 300)]
     request_timeout: u64,
+    /// Ask for a streamed answer (`stream_format` "audio" or "sse", as raw 24 kHz pcm): the
+    /// time to first byte is then the time to first audio. Default: whole WAV bodies.
+    #[arg(long, value_parser = ["audio", "sse"])]
+    stream_format: Option<String>,
 }
 
 impl Request {
@@ -301,6 +305,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         concurrency: args.concurrency.max(1),
         requests: args.requests,
         max_seconds: args.request.max_seconds,
+        stream_format: args.request.stream_format.clone(),
     };
     let level = load::run_level(&client, &plan, Instant::now()).await;
     let mut report = serde_json::to_value(level.report()).map_err(|e| e.to_string())?;

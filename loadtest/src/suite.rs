@@ -196,6 +196,7 @@ fn level_plan(plan: &SuitePlan, url: &str, concurrency: usize, requests: usize) 
         concurrency,
         requests,
         max_seconds: plan.max_seconds,
+        stream_format: None,
     }
 }
 

@@ -235,6 +235,18 @@ def function_url():
 
 
 @pytest.fixture(scope="session")
+def streaming_url(function_url):
+    """The function under a second `cargo lambda watch` with lambda_http's streaming runner, as a
+    function URL with InvokeMode RESPONSE_STREAM runs it (started after the first, so the build
+    is done)."""
+    url, process, _log, _seconds = start_watch(
+        "watch-stream", {**FUNCTION_ENV, "TTS_INVOKE_MODE": "RESPONSE_STREAM"}
+    )
+    yield url
+    stop(process)
+
+
+@pytest.fixture(scope="session")
 def local_url(function_url):
     """Base URL of the plain local server (`target/debug/bootstrap`, built by watch's cargo run)."""
     binary = TARGET / "debug" / "bootstrap"

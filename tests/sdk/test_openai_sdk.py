@@ -272,12 +272,14 @@ def test_instructions_of_4097_characters_are_a_bad_request_naming_instructions(c
     assert_openai_error(caught.value, 400, "instructions")
 
 
-def test_stream_format_sse_is_a_bad_request_naming_stream_format(client):
+def test_stream_format_sse_under_the_buffered_invoke_mode_is_a_bad_request_naming_the_fix(client):
+    # This watch runs the function with the buffered runner (TTS_INVOKE_MODE unset): no streams.
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.speech.create(
             model="gpt-4o-mini-tts", voice="alloy", input="Hello.", response_format="wav", stream_format="sse",
         )
     assert_openai_error(caught.value, 400, "stream_format")
+    assert "RESPONSE_STREAM" in caught.value.message
 
 
 def test_an_invalid_stream_format_is_a_bad_request(client):

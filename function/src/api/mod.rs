@@ -6,6 +6,7 @@
 mod discovery;
 mod error;
 mod speech;
+mod stream;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

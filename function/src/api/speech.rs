@@ -28,6 +28,15 @@ pub enum Dialect {
 /// Speed bounds, as OpenAI documents them.
 const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.25..=4.0;
 
+/// How the client asked to receive the audio (`stream_format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StreamFormat {
+    /// The encoded audio as a chunked body, sent as it is made.
+    Audio,
+    /// Server-sent events: `speech.audio.delta` with base64 audio, then `speech.audio.done`.
+    Sse,
+}
+
 /// A validated speech request.
 #[derive(Debug, PartialEq)]
 pub(super) struct SpeechRequest {
@@ -36,6 +45,8 @@ pub(super) struct SpeechRequest {
     pub voice: Option<String>,
     pub format: AudioFormat,
     pub speed: f32,
+    /// `None`: the whole audio in one body (no `stream_format`).
+    pub stream: Option<StreamFormat>,
 }
 
 fn field_type(value: &Value) -> &'static str {
@@ -170,29 +181,27 @@ pub(super) fn parse(
             ))
         }
     };
-    match string_field(&fields, "stream_format")?.as_deref() {
-        // The whole audio in the body: what "audio" asks for, not yet sent in chunks.
-        None | Some("audio") => {}
-        Some("sse") => {
-            return Err(ApiError::InvalidField {
-                param: "stream_format",
-                code: "unsupported_value",
-                message: "stream_format 'sse' (server-sent events) is not available yet; omit stream_format or use 'audio' to get the audio in the response body.".into(),
-            })
-        }
+    let stream = match string_field(&fields, "stream_format")?.as_deref() {
+        None => None,
+        Some("audio") => Some(StreamFormat::Audio),
+        Some("sse") => Some(StreamFormat::Sse),
         Some(other) => {
             return Err(ApiError::field(
                 "stream_format",
-                format!("'stream_format' must be 'sse' or 'audio'; got '{}'.", clip(other)),
+                format!(
+                    "'stream_format' must be 'sse' or 'audio'; got '{}'.",
+                    clip(other)
+                ),
             ))
         }
-    }
+    };
     Ok(SpeechRequest {
         model,
         input,
         voice,
         format,
         speed,
+        stream,
     })
 }
 
@@ -289,6 +298,31 @@ async fn handle(
     };
     let engine = served.engine.clone();
     let pause = Duration::from_millis(u64::from(limits.sentence_pause_ms));
+    if let Some(mode) = request.stream {
+        if limits.streaming {
+            return super::stream::respond(super::stream::StreamRequest {
+                engine,
+                model: served.id.clone(),
+                voice,
+                fell_back,
+                text: request.input,
+                speed: request.speed,
+                format: request.format,
+                pause,
+                mode,
+                permit,
+            })
+            .await;
+        }
+        if mode == StreamFormat::Sse {
+            return Err(ApiError::InvalidField {
+                param: "stream_format",
+                code: "unsupported_value",
+                message: "stream_format 'sse' needs a streamed response: this function runs with the buffered invoke mode (set the function URL's InvokeMode and TTS_INVOKE_MODE to RESPONSE_STREAM), or omit stream_format.".into(),
+            });
+        }
+        // Buffered Lambda: "audio" gets the whole audio in the body.
+    }
     let (text, speed, format) = (request.input, request.speed, request.format);
     let voice_used = voice.clone();
     let output = tokio::task::spawn_blocking(move || {
@@ -306,20 +340,7 @@ async fn handle(
     })
     .await
     .map_err(|e| ApiError::internal(format!("synthesis task failed: {e}")))?
-    .map_err(|e| match e {
-        SynthesisError::Engine(EngineError::UnknownVoice(v)) => ApiError::UnknownVoice {
-            voice: v,
-            model: served.id.clone(),
-        },
-        SynthesisError::Engine(e @ EngineError::InputTooLong { .. }) => {
-            ApiError::field("input", e.to_string())
-        }
-        SynthesisError::NothingToSay => ApiError::field("input", "'input' has nothing to speak."),
-        SynthesisError::Audio(crate::audio::AudioError::NotBuilt { format, .. }) => {
-            ApiError::FormatNotBuilt(format.name())
-        }
-        other => ApiError::internal(format!("synthesis failed: {other}")),
-    })?;
+    .map_err(|e| synthesis_error(e, &served.id))?;
 
     let elapsed = started.elapsed().as_secs_f64();
     let audio_seconds = output.audio_seconds;
@@ -365,6 +386,24 @@ async fn handle(
     Ok(response)
 }
 
+/// The answer for a synthesis that failed before any audio was sent.
+pub(super) fn synthesis_error(error: SynthesisError, model: &str) -> ApiError {
+    match error {
+        SynthesisError::Engine(EngineError::UnknownVoice(v)) => ApiError::UnknownVoice {
+            voice: v,
+            model: model.to_owned(),
+        },
+        SynthesisError::Engine(e @ EngineError::InputTooLong { .. }) => {
+            ApiError::field("input", e.to_string())
+        }
+        SynthesisError::NothingToSay => ApiError::field("input", "'input' has nothing to speak."),
+        SynthesisError::Audio(crate::audio::AudioError::NotBuilt { format, .. }) => {
+            ApiError::FormatNotBuilt(format.name())
+        }
+        other => ApiError::internal(format!("synthesis failed: {other}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,10 +429,15 @@ mod tests {
             voice: Some("alloy".into()),
             format: AudioFormat::Mp3,
             speed: 1.0,
+            stream: None,
         };
         assert_eq!(r, expected);
         let r = parse_v1(r#"{"model":"m","input":"Hi","voice":"a","response_format":"pcm","speed":0.25,"instructions":"calm","stream_format":"audio"}"#).unwrap();
         assert_eq!((r.format, r.speed), (AudioFormat::Pcm, 0.25));
+        assert_eq!(r.stream, Some(StreamFormat::Audio));
+        let r =
+            parse_v1(r#"{"model":"m","input":"Hi","voice":"a","stream_format":"sse"}"#).unwrap();
+        assert_eq!(r.stream, Some(StreamFormat::Sse));
     }
 
     #[test]
@@ -434,10 +478,6 @@ mod tests {
             (
                 r#"{"model":"m","input":"Hi","voice":"a","speed":"fast"}"#,
                 "speed",
-            ),
-            (
-                r#"{"model":"m","input":"Hi","voice":"a","stream_format":"sse"}"#,
-                "stream_format",
             ),
             (
                 r#"{"model":"m","input":"Hi","voice":"a","stream_format":"wav"}"#,

@@ -343,7 +343,10 @@ mod tests {
             let best = (0..=extra as usize)
                 .map(|lag| {
                     let d = &decoded[lag..lag + want.len()];
-                    d.iter().zip(&want).map(|(a, b)| (a - b).powi(2)).sum::<f32>()
+                    d.iter()
+                        .zip(&want)
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f32>()
                         / want.len() as f32
                 })
                 .fold(f32::INFINITY, f32::min);

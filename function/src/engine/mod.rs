@@ -115,9 +115,14 @@ pub trait SpeechEngine: Send + Sync {
             return Err(EngineError::Stopped);
         }
         sink(&out.samples);
+        let output_tokens = match out.timings.decoder_steps.len() {
+            0 => out.samples.len().div_ceil(256),
+            steps => steps,
+        };
         Ok(Streamed {
             samples: out.samples.len(),
             input_tokens: out.input_tokens,
+            output_tokens,
             timings: out.timings,
         })
     }
@@ -152,6 +157,9 @@ pub struct Streamed {
     pub samples: usize,
     /// Input tokens (ids) the model read.
     pub input_tokens: usize,
+    /// Units of audio the model produced: decoder steps (SpeechT5) or frames of 256 samples
+    /// (single-pass models).
+    pub output_tokens: usize,
     /// Where the time went.
     pub timings: Timings,
 }

@@ -1,0 +1,196 @@
+//! Streamed speech responses (`stream_format`): the encoded audio as a chunked body, or
+//! server-sent events as OpenAI specifies them (`speech.audio.delta` with base64 audio, then one
+//! `speech.audio.done` with `usage`). Synthesis runs on a blocking thread and hands chunks to the
+//! response body through a bounded channel; when the client goes away the channel closes, the
+//! request's [`Stop`] is set and the engine gives up within one decoder step or sentence.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use base64::Engine as _;
+use serde_json::json;
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+
+use super::speech::{synthesis_error, StreamFormat};
+use super::ApiError;
+use crate::audio::AudioFormat;
+use crate::engine::{EngineError, SpeechEngine, Stop};
+use crate::synthesis::{prepare_stream, run_stream, SpeechJob, SynthesisError};
+
+/// Chunks waiting for a slow client before synthesis waits too.
+const CHANNEL_CHUNKS: usize = 32;
+
+/// A validated request to stream.
+pub(super) struct StreamRequest {
+    pub engine: Arc<dyn SpeechEngine>,
+    pub model: String,
+    pub voice: String,
+    pub fell_back: bool,
+    pub text: String,
+    pub speed: f32,
+    pub format: AudioFormat,
+    pub pause: Duration,
+    pub mode: StreamFormat,
+    /// The request's admission place, held until synthesis ends.
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// Prepares the text (errors are still plain 4xx answers), then answers 200 with a body that
+/// carries the audio as it is made.
+pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError> {
+    let StreamRequest {
+        engine,
+        model,
+        voice,
+        fell_back,
+        text,
+        speed,
+        format,
+        pause,
+        mode,
+        permit,
+    } = request;
+    let started = Instant::now();
+    let job_parts = (text, voice.clone());
+    let prepared = {
+        let engine = Arc::clone(&engine);
+        let (text, voice) = job_parts.clone();
+        tokio::task::spawn_blocking(move || {
+            prepare_stream(engine.as_ref(), &job(&text, &voice, speed, format, pause))
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("streaming task failed: {e}")))?
+        .map_err(|e| synthesis_error(e, &model))?
+    };
+    let content_type = match mode {
+        StreamFormat::Audio => prepared.content_type(),
+        StreamFormat::Sse => "text/event-stream",
+    };
+    let sample_rate = prepared.sample_rate();
+
+    let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
+    let stop = Stop::new();
+    // The client hanging up drops the body and with it the receiver: stop at once, even while the
+    // engine is between chunks.
+    let watcher = {
+        let (tx, stop) = (tx.clone(), stop.clone());
+        tokio::spawn(async move {
+            tx.closed().await;
+            stop.set();
+        })
+    };
+    let model_id = model.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let (text, voice) = job_parts;
+        let job = job(&text, &voice, speed, format, pause);
+        let mut first_byte: Option<Duration> = None;
+        let mut emit = |bytes: Vec<u8>| {
+            first_byte.get_or_insert_with(|| started.elapsed());
+            let chunk = match mode {
+                StreamFormat::Audio => Bytes::from(bytes),
+                StreamFormat::Sse => sse_event(&json!({
+                    "type": "speech.audio.delta",
+                    "audio": base64::engine::general_purpose::STANDARD.encode(&bytes),
+                })),
+            };
+            tx.blocking_send(chunk).is_ok()
+        };
+        let result = run_stream(engine.as_ref(), &job, prepared, &stop, &mut emit);
+        let elapsed = started.elapsed().as_secs_f64();
+        match result {
+            Ok(summary) => {
+                if mode == StreamFormat::Sse {
+                    let done = sse_event(&json!({
+                        "type": "speech.audio.done",
+                        "usage": {
+                            "input_tokens": summary.input_tokens,
+                            "output_tokens": summary.output_tokens,
+                            "total_tokens": summary.input_tokens + summary.output_tokens,
+                        },
+                    }));
+                    let _ = tx.blocking_send(done);
+                }
+                tracing::info!(
+                    model = %model_id,
+                    voice = %voice,
+                    format = format.name(),
+                    stream = ?mode,
+                    pieces = summary.pieces,
+                    input_tokens = summary.input_tokens,
+                    decoder_steps = summary.timings.decoder_steps.len(),
+                    audio_seconds = summary.audio_seconds,
+                    first_byte_ms = first_byte.map(|d| d.as_secs_f64() * 1e3),
+                    ms = elapsed * 1e3,
+                    rtf = if summary.audio_seconds > 0.0 { elapsed / summary.audio_seconds } else { 0.0 },
+                    "stream finished"
+                );
+            }
+            Err(SynthesisError::Engine(EngineError::Stopped)) => {
+                tracing::info!(model = %model_id, ms = elapsed * 1e3, "stream stopped: the client went away");
+            }
+            Err(error) => {
+                // The status is already sent: end the stream (SSE clients get an error event).
+                tracing::error!(model = %model_id, %error, "stream failed");
+                if mode == StreamFormat::Sse {
+                    let _ = tx.blocking_send(sse_event(&json!({
+                        "type": "error",
+                        "error": {
+                            "message": "speech synthesis failed",
+                            "type": "server_error",
+                            "param": null,
+                            "code": null,
+                        },
+                    })));
+                }
+            }
+        }
+        watcher.abort();
+    });
+
+    let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let mut put = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    };
+    put("x-audio-sample-rate", sample_rate.to_string());
+    put("x-tts-model", model);
+    put("x-tts-voice", voice);
+    if fell_back {
+        put("x-tts-voice-fallback", "true".into());
+    }
+    Ok(response)
+}
+
+fn job<'a>(
+    text: &'a str,
+    voice: &'a str,
+    speed: f32,
+    format: AudioFormat,
+    pause: Duration,
+) -> SpeechJob<'a> {
+    SpeechJob {
+        text,
+        voice,
+        speed,
+        format,
+        pause,
+    }
+}
+
+/// One server-sent event carrying `value` as its data.
+fn sse_event(value: &serde_json::Value) -> Bytes {
+    Bytes::from(format!("data: {value}\n\n"))
+}
