@@ -102,13 +102,9 @@ impl FlacStream {
             .fill_interleaved(&self.pending)
             .map_err(|e| AudioError::encoder(FORMAT, e))?;
         self.pending.clear();
-        let frame = flacenc::encode_fixed_size_frame(
-            &self.config,
-            &self.frame,
-            self.frames,
-            &self.info,
-        )
-        .map_err(|e| AudioError::encoder(FORMAT, e))?;
+        let frame =
+            flacenc::encode_fixed_size_frame(&self.config, &self.frame, self.frames, &self.info)
+                .map_err(|e| AudioError::encoder(FORMAT, e))?;
         self.frames += 1;
         let mut sink = flacenc::bitsink::ByteSink::new();
         frame

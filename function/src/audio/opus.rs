@@ -91,9 +91,7 @@ impl OpusStream {
             rest = &rest[take..];
             if self.block.len() == self.frame {
                 let n = self.encode_block()?;
-                self.writer
-                    .write_packet(&self.packet[..n])
-                    .map_err(fail)?;
+                self.writer.write_packet(&self.packet[..n]).map_err(fail)?;
             }
         }
         self.take_pages(out);
@@ -124,9 +122,7 @@ impl OpusStream {
                     .map_err(fail)?;
                 break;
             }
-            self.writer
-                .write_packet(&self.packet[..n])
-                .map_err(fail)?;
+            self.writer.write_packet(&self.packet[..n]).map_err(fail)?;
         }
         out.extend_from_slice(&self.writer.finish().map_err(fail)?);
         Ok(())
