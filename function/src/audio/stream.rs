@@ -22,8 +22,9 @@ const OPUS_PACKETS_PER_PAGE: usize = 3;
 ///   and browsers accept it, symphonia 0.6 and hound reject it), then s16le at the input rate.
 /// - `flac`: the stream header (STREAMINFO with 0 total samples, no MD5, frame sizes unknown),
 ///   then one frame per 2048 samples.
-/// - `mp3`: CBR frames of 576 samples as the encoder completes them, without the Info tag (not
-///   gapless: the encoder delay is in front). At 32–48 kHz rusty_mp3 holds frames until `finish`.
+/// - `mp3`: CBR frames (576 samples at ≤ 24 kHz) as the encoder completes them, without the Info
+///   tag (not gapless: the encoder delay is in front, padding behind). At 32–48 kHz (MPEG-1)
+///   rusty_mp3's bit reservoir holds every frame until `finish`; LAME (`mp3-lame`) does not.
 /// - `opus`: Ogg Opus; header pages first, then a page about every three 20 ms packets; the last
 ///   page carries the end-trimmed granule and the end-of-stream flag.
 /// - `aac` (feature `aac-fdk`): ADTS frames of 1024 samples as FDK gives them.
@@ -311,6 +312,9 @@ mod tests {
             assert_eq!(&info[4..7], &[0, 0, 0], "min frame size");
             assert_eq!(info[13] & 0x0f, 0);
             assert_eq!(&info[14..18], &[0, 0, 0, 0], "total samples");
+            if let Some((_, by_ffmpeg)) = decode_with_ffmpeg(&streamed, "flac") {
+                assert_eq!(by_ffmpeg.len(), clip.len(), "{rate}");
+            }
             let (got_rate, decoded) = decode_with_symphonia(streamed, "flac");
             let (_, want) = decode_with_symphonia(whole, "flac");
             assert_eq!(got_rate, rate);
