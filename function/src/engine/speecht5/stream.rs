@@ -36,7 +36,9 @@ use crate::engine::{EngineError, Stop, Streamed, Timings};
 /// after each a residual stack whose widest branch (kernel 11, dilations 1/3/5, each followed by
 /// a kernel-11 convolution) reaches ±60 samples at that rate: ±15, ±3.75, ±0.94, ±0.23 frames.
 /// In all ≈ ±34.3 frames = 17.2 steps, so 18 steps of context leave every emitted sample's whole
-/// field inside the window, whatever the weights: the join is exact up to float rounding.
+/// field inside the window, whatever the weights: the join is exact up to float rounding
+/// (measured with this default over 200 forced steps: 1.2e-6 on the full-size export, 4e-7 on
+/// the tiny one; `measure_default_plan_error`).
 ///
 /// Cuts: the first after `first` = 24 steps (6 steps, 192 ms, of final audio), the next
 /// `every` = 8 steps later, then at doubling intervals up to `max_every` = 128: the audio already
