@@ -12,7 +12,9 @@
 //! decoder state (the C API cannot reset state).
 
 mod folder;
+mod stream;
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,10 +22,13 @@ use std::time::{Duration, Instant};
 use openvino::{CompiledModel, ElementType, InferRequest, Tensor};
 
 pub use folder::{GenerationParams, ModelConfig, ModelFolder};
+pub use stream::{StreamEvent, StreamPlan, Streaming};
 
 use super::ov::{check_signature, infer, shape, tensor};
 use super::pool::{Pool, Pooled};
-use super::{EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Synthesis, Timings};
+use super::{
+    EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings,
+};
 use crate::audio::change_speed;
 use crate::text::normalize::normalize;
 use crate::text::sentencepiece::CharTokenizer;
@@ -99,6 +104,57 @@ pub enum Steps {
     Generate(GenerationParams),
     /// Run exactly this many steps, ignoring the stop probability.
     Exactly(usize),
+}
+
+/// When the decoder loop ends: GenAI's rule (or an exact count), shared by the whole-utterance
+/// and the streaming loops so that both run the same number of steps.
+#[derive(Clone, Copy, Debug)]
+struct StopRule {
+    minlen: usize,
+    maxlen: usize,
+    threshold: f32,
+    forced: bool,
+}
+
+impl StopRule {
+    fn new(steps: Steps, encoder_tokens: usize, config: &ModelConfig) -> Self {
+        let (minlen, maxlen, threshold) = match steps {
+            Steps::Generate(params) => {
+                let (min, max) = params.step_bounds(encoder_tokens, config.reduction_factor);
+                (min, max, params.threshold)
+            }
+            Steps::Exactly(n) => (n, n, f32::INFINITY),
+        };
+        // The decoder's positions end at max_speech_positions: never run past them.
+        let maxlen = maxlen
+            .min(config.max_speech_positions.saturating_sub(1))
+            .max(1);
+        Self {
+            minlen,
+            maxlen,
+            threshold,
+            forced: matches!(steps, Steps::Exactly(_)),
+        }
+    }
+
+    /// Called after each step: why to stop now, or `None` to go on.
+    fn check(&self, session: &DecoderSession<'_>) -> Result<Option<StopReason>, EngineError> {
+        let step = session.position();
+        if step < self.minlen {
+            return Ok(None);
+        }
+        if session.stop_probability()? >= self.threshold {
+            return Ok(Some(StopReason::Threshold));
+        }
+        if step >= self.maxlen {
+            return Ok(Some(if self.forced {
+                StopReason::Forced
+            } else {
+                StopReason::MaxLength
+            }));
+        }
+        Ok(None)
+    }
 }
 
 /// One utterance's worth of compiled models: the decoder (a fresh request per utterance) and
@@ -291,33 +347,11 @@ impl SpeechT5 {
         };
 
         // Decoder loop.
-        let (minlen, maxlen, threshold) = match steps {
-            Steps::Generate(params) => {
-                let (min, max) =
-                    params.step_bounds(session.encoder_tokens(), self.config.reduction_factor);
-                (min, max, params.threshold)
-            }
-            Steps::Exactly(n) => (n, n, f32::INFINITY),
-        };
-        // The decoder's positions end at max_speech_positions: never run past them.
-        let maxlen = maxlen
-            .min(self.config.max_speech_positions.saturating_sub(1))
-            .max(1);
+        let rule = StopRule::new(steps, session.encoder_tokens(), &self.config);
         let stop = loop {
             timings.decoder_steps.push(session.step()?);
-            let step = session.position();
-            if step < minlen {
-                continue;
-            }
-            if session.stop_probability()? >= threshold {
-                break StopReason::Threshold;
-            }
-            if step >= maxlen {
-                break if matches!(steps, Steps::Exactly(_)) {
-                    StopReason::Forced
-                } else {
-                    StopReason::MaxLength
-                };
+            if let Some(reason) = rule.check(&session)? {
+                break reason;
             }
         };
 
@@ -453,6 +487,60 @@ impl SpeechEngine for SpeechT5 {
         }
         Ok(synthesis)
     }
+
+    /// At speed 1, audio leaves while the decoder runs: chunks cut by [`StreamPlan::default`]
+    /// whose join is the whole-piece waveform (see [`SpeechT5::stream_ids`]), and `stop` is
+    /// checked before every decoder step.
+    ///
+    /// At any other speed this falls back to the whole piece (synthesize, stretch, one chunk):
+    /// the stretch ([`change_speed`]) pads or trims its output to `round(n / speed)` samples once
+    /// the whole input is known, which a chunk-by-chunk stretch could not reproduce exactly.
+    fn synthesize_stream(
+        &self,
+        piece: &str,
+        voice: &str,
+        speed: f32,
+        stop: &Stop,
+        sink: &mut dyn FnMut(&[f32]),
+    ) -> Result<Streamed, EngineError> {
+        if stop.is_set() {
+            return Err(EngineError::Stopped);
+        }
+        if (speed - 1.0).abs() > f32::EPSILON {
+            let out = self.synthesize(piece, voice, speed)?;
+            if stop.is_set() {
+                return Err(EngineError::Stopped);
+            }
+            sink(&out.samples);
+            return Ok(Streamed {
+                samples: out.samples.len(),
+                input_tokens: out.input_tokens,
+                output_tokens: out.timings.decoder_steps.len(),
+                timings: out.timings,
+            });
+        }
+        let started = Instant::now();
+        let speaker = self.voice(voice)?;
+        let ids = self.tokenize(piece);
+        let tokenize = started.elapsed();
+        let mut streamed = self
+            .stream_ids(
+                &ids,
+                speaker,
+                Steps::Generate(self.generation),
+                StreamPlan::default(),
+                stop,
+                &mut |event| {
+                    if let StreamEvent::Chunk { samples, .. } = event {
+                        sink(samples);
+                    }
+                },
+            )?
+            .streamed;
+        streamed.timings.tokenize = tokenize;
+        streamed.timings.total = started.elapsed();
+        Ok(streamed)
+    }
 }
 
 /// One utterance's inference driven stage by stage, on a slot of its own taken from the pool for
@@ -567,21 +655,30 @@ impl DecoderSession<'_> {
     /// Runs the postnet over every step so far and returns the time of its `infer` alone; its
     /// output is kept for [`Self::vocoder`] and [`Self::spectrogram`].
     pub fn postnet(&mut self) -> Result<Duration, EngineError> {
-        if self.position == 0 {
+        self.postnet_window(0..self.position)
+    }
+
+    /// [`Self::postnet`] over the decoder steps in `steps` only (a window of the utterance, as
+    /// streaming runs it); its output is what [`Self::vocoder`] reads next.
+    pub fn postnet_window(&mut self, steps: Range<usize>) -> Result<Duration, EngineError> {
+        if steps.is_empty() || steps.end > self.position {
             return Err(EngineError::Output {
                 stage: "postnet",
-                reason: "no decoder step has run".to_owned(),
+                reason: format!(
+                    "steps {steps:?} asked for, {} decoder steps have run",
+                    self.position
+                ),
             });
         }
         let raw = tensor(
             ElementType::F32,
             &[
-                self.position as i64,
+                steps.len() as i64,
                 1,
                 self.reduction_factor as i64,
                 self.mel as i64,
             ],
-            &self.raw,
+            &self.raw[steps.start * self.frame_values..steps.end * self.frame_values],
         )
         .map_err(infer("postnet"))?;
         let postnet = &mut self.slot.postnet;
@@ -628,6 +725,16 @@ impl DecoderSession<'_> {
             .get_tensor("waveform")
             .and_then(|w| w.get_data::<f32>().map(<[f32]>::to_vec))
             .map_err(infer("vocoder"))
+    }
+
+    /// The vocoder's last output read in place, for `read` to copy what it needs.
+    fn with_waveform<T>(&self, read: impl FnOnce(&[f32]) -> T) -> Result<T, EngineError> {
+        let waveform = self
+            .slot
+            .vocoder
+            .get_tensor("waveform")
+            .map_err(infer("vocoder"))?;
+        Ok(read(waveform.get_data::<f32>().map_err(infer("vocoder"))?))
     }
 
     fn postnet_output(&self) -> Result<&Tensor, EngineError> {
