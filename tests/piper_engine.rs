@@ -8,7 +8,9 @@ use std::sync::{Arc, OnceLock};
 use e2e_tests::{binary, openvino_lib, read_f32, repo};
 use serde::Deserialize;
 use tts::engine::piper::{Piper, PEAK};
-use tts::engine::{Precision, Runtime, RuntimeOptions, SpeechEngine, SpeedControl};
+use tts::engine::{
+    EngineError, Precision, Runtime, RuntimeOptions, SpeechEngine, SpeedControl, Stop,
+};
 use tts::text::espeak::{Espeak, EspeakConfig};
 
 /// The installed default voice.
@@ -194,4 +196,26 @@ fn concurrent_utterances_equal_sequential_ones() {
 fn an_unknown_voice_is_a_client_error() {
     let err = engine().synthesize("həlˈoʊ.", "alloy", 1.0).unwrap_err();
     assert!(err.is_client_error(), "{err}");
+}
+
+#[test]
+fn streaming_sends_a_long_sentences_first_clause_on_its_own() {
+    let text = "The quick brown fox jumps over the lazy dog, while the cat watches from the warm windowsill.";
+    let piece = &engine().prepare(text).unwrap()[0];
+    let mut chunks = Vec::new();
+    let streamed = engine()
+        .synthesize_stream(piece, "joe", 1.0, &Stop::new(), &mut |s| {
+            chunks.push(s.len())
+        })
+        .unwrap();
+    assert_eq!(chunks.len(), 2, "{chunks:?}");
+    assert!(
+        chunks.iter().all(|&n| n > 22_050),
+        "{chunks:?}: each part is speech"
+    );
+    assert_eq!(streamed.samples, chunks.iter().sum::<usize>());
+    let stop = Stop::new();
+    stop.set();
+    let stopped = engine().synthesize_stream(piece, "joe", 1.0, &stop, &mut |_| {});
+    assert!(matches!(stopped, Err(EngineError::Stopped)));
 }

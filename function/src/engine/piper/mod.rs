@@ -30,7 +30,9 @@ pub use voice::{InferenceConfig, VoiceConfig, VoiceFolder};
 
 use super::ov::{check_signature, infer, tensor};
 use super::pool::Pool;
-use super::{EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Synthesis, Timings};
+use super::{
+    EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings,
+};
 use crate::audio::change_speed;
 use crate::text::espeak::Espeak;
 use crate::text::normalize::normalize;
@@ -248,6 +250,63 @@ impl SpeechEngine for Piper {
             },
         })
     }
+
+    /// Streams a sentence in two inferences when it is long: its first clause (up to the first
+    /// `,` `;` `:` within 80 phonemes) goes out on its own, so the first audio of a request
+    /// waits for a short inference, not a whole sentence; the rest follows without a pause.
+    fn synthesize_stream(
+        &self,
+        piece: &str,
+        voice: &str,
+        speed: f32,
+        stop: &Stop,
+        sink: &mut dyn FnMut(&[f32]),
+    ) -> Result<Streamed, EngineError> {
+        let mut streamed = Streamed::default();
+        for part in split_first_clause(piece, FIRST_CLAUSE_MAX) {
+            if stop.is_set() {
+                return Err(EngineError::Stopped);
+            }
+            let out = self.synthesize(part, voice, speed)?;
+            if stop.is_set() {
+                return Err(EngineError::Stopped);
+            }
+            sink(&out.samples);
+            streamed.samples += out.samples.len();
+            streamed.input_tokens += out.input_tokens;
+            streamed.output_tokens += out.samples.len().div_ceil(HOP);
+            streamed.timings.add(out.timings);
+        }
+        Ok(streamed)
+    }
+}
+
+/// Longest first clause split off a sentence when streaming, in phoneme characters.
+const FIRST_CLAUSE_MAX: usize = 80;
+/// Shortest first clause worth its own inference.
+const FIRST_CLAUSE_MIN: usize = 12;
+
+/// `[first clause, rest]` when `sentence` has a clause mark followed by a space between
+/// [`FIRST_CLAUSE_MIN`] and `max` characters in, else the whole sentence.
+fn split_first_clause(sentence: &str, max: usize) -> Vec<&str> {
+    let mut chars = 0;
+    let mut previous = ' ';
+    for (at, c) in sentence.char_indices() {
+        if c == ' ' && matches!(previous, ',' | ';' | ':') && chars > FIRST_CLAUSE_MIN {
+            let rest = sentence[at..].trim_start();
+            return if rest.is_empty() {
+                vec![sentence]
+            } else {
+                vec![&sentence[..at], rest]
+            };
+        }
+        chars += 1;
+        if chars >= max {
+            break;
+        }
+        previous = c;
+    }
+    vec![sentence]
 }
 
 /// The length-scale factor asked of the model for `speed`.
@@ -336,6 +395,25 @@ mod tests {
         assert_eq!(
             pieces.iter().map(|p| p.len()).collect::<Vec<_>>(),
             vec![40, 40, 15]
+        );
+    }
+
+    #[test]
+    fn streaming_splits_off_the_first_clause_of_a_long_sentence() {
+        let s = "ðə kwˈɪk bɹˈaʊn fˈɑːks, dʒˈʌmps ˌoʊvɚ ðə lˈeɪzi dˈɑːɡ.";
+        assert_eq!(
+            split_first_clause(s, 80),
+            vec!["ðə kwˈɪk bɹˈaʊn fˈɑːks,", "dʒˈʌmps ˌoʊvɚ ðə lˈeɪzi dˈɑːɡ."]
+        );
+        // No clause mark early enough, or one too early: the whole sentence.
+        assert_eq!(split_first_clause(s, 10), vec![s]);
+        assert_eq!(
+            split_first_clause("jˈɛs, ɪts ɡˈʊd.", 80),
+            vec!["jˈɛs, ɪts ɡˈʊd."]
+        );
+        assert_eq!(
+            split_first_clause("həlˈoʊ wˈɜːld.", 80),
+            vec!["həlˈoʊ wˈɜːld."]
         );
     }
 
