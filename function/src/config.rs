@@ -319,12 +319,12 @@ fn default_openvino_lib() -> PathBuf {
         .unwrap_or(fallback);
     // Report the path without `..` so error messages name a real folder.
     std::path::absolute(&found)
-        .map(|p| normalize(&p))
+        .map(|p| normalize_path(&p))
         .unwrap_or(found)
 }
 
-/// Removes `.` and `..` components lexically.
-fn normalize(path: &Path) -> PathBuf {
+/// Removes `.` and `..` components lexically (so messages name a real folder).
+pub(crate) fn normalize_path(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for part in path.components() {
         match part {

@@ -15,6 +15,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::config::normalize_path;
+
 /// File name of the helper binary.
 pub const HELPER_NAME: &str = "espeak-phonemes";
 /// File name of the eSpeak NG library installed by `function/scripts/setup-espeak.sh`.
@@ -200,22 +202,7 @@ fn find(
         }
         last = Some(path);
     }
-    Err(missing(normalize(&last.unwrap_or_default())))
-}
-
-/// Removes `.` and `..` components lexically (so messages name a real folder).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
+    Err(missing(normalize_path(&last.unwrap_or_default())))
 }
 
 /// eSpeak NG behind its helper process. `Send + Sync`: requests are serialized by a mutex.
