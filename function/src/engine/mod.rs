@@ -107,24 +107,48 @@ pub trait SpeechEngine: Send + Sync {
         stop: &Stop,
         sink: &mut dyn FnMut(&[f32]),
     ) -> Result<Streamed, EngineError> {
-        if stop.is_set() {
-            return Err(EngineError::Stopped);
-        }
-        let out = self.synthesize(piece, voice, speed)?;
-        if stop.is_set() {
-            return Err(EngineError::Stopped);
-        }
-        sink(&out.samples);
-        let output_tokens = match out.timings.decoder_steps.len() {
-            0 => out.samples.len().div_ceil(256),
-            steps => steps,
-        };
-        Ok(Streamed {
-            samples: out.samples.len(),
-            input_tokens: out.input_tokens,
-            output_tokens,
-            timings: out.timings,
-        })
+        stream_whole(self, piece, voice, speed, stop, sink)
+    }
+}
+
+/// The streaming path of an engine (or a speed) that cannot do better than whole pieces:
+/// [`SpeechEngine::synthesize`], then the whole piece to `sink` in one chunk, giving up with
+/// [`EngineError::Stopped`] if `stop` is set before or after the inference.
+pub fn stream_whole<E: SpeechEngine + ?Sized>(
+    engine: &E,
+    piece: &str,
+    voice: &str,
+    speed: f32,
+    stop: &Stop,
+    sink: &mut dyn FnMut(&[f32]),
+) -> Result<Streamed, EngineError> {
+    if stop.is_set() {
+        return Err(EngineError::Stopped);
+    }
+    let out = engine.synthesize(piece, voice, speed)?;
+    if stop.is_set() {
+        return Err(EngineError::Stopped);
+    }
+    sink(&out.samples);
+    let output_tokens = match out.timings.decoder_steps.len() {
+        0 => out.samples.len().div_ceil(256),
+        steps => steps,
+    };
+    Ok(Streamed {
+        samples: out.samples.len(),
+        input_tokens: out.input_tokens,
+        output_tokens,
+        timings: out.timings,
+    })
+}
+
+impl Streamed {
+    /// Adds another part's cost to this one.
+    pub fn add(&mut self, other: Streamed) {
+        self.samples += other.samples;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.timings.add(other.timings);
     }
 }
 

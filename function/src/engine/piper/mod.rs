@@ -31,7 +31,8 @@ pub use voice::{InferenceConfig, VoiceConfig, VoiceFolder};
 use super::ov::{check_signature, infer, tensor};
 use super::pool::Pool;
 use super::{
-    EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings,
+    stream_whole, EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed,
+    Synthesis, Timings,
 };
 use crate::audio::change_speed;
 use crate::text::espeak::Espeak;
@@ -264,18 +265,7 @@ impl SpeechEngine for Piper {
     ) -> Result<Streamed, EngineError> {
         let mut streamed = Streamed::default();
         for part in split_first_clause(piece, FIRST_CLAUSE_MAX) {
-            if stop.is_set() {
-                return Err(EngineError::Stopped);
-            }
-            let out = self.synthesize(part, voice, speed)?;
-            if stop.is_set() {
-                return Err(EngineError::Stopped);
-            }
-            sink(&out.samples);
-            streamed.samples += out.samples.len();
-            streamed.input_tokens += out.input_tokens;
-            streamed.output_tokens += out.samples.len().div_ceil(HOP);
-            streamed.timings.add(out.timings);
+            streamed.add(stream_whole(self, part, voice, speed, stop, sink)?);
         }
         Ok(streamed)
     }

@@ -27,7 +27,8 @@ pub use stream::{StreamEvent, StreamPlan, Streaming};
 use super::ov::{check_signature, infer, shape, tensor};
 use super::pool::{Pool, Pooled};
 use super::{
-    EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings,
+    stream_whole, EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed,
+    Synthesis, Timings,
 };
 use crate::audio::change_speed;
 use crate::text::normalize::normalize;
@@ -507,17 +508,7 @@ impl SpeechEngine for SpeechT5 {
             return Err(EngineError::Stopped);
         }
         if (speed - 1.0).abs() > f32::EPSILON {
-            let out = self.synthesize(piece, voice, speed)?;
-            if stop.is_set() {
-                return Err(EngineError::Stopped);
-            }
-            sink(&out.samples);
-            return Ok(Streamed {
-                samples: out.samples.len(),
-                input_tokens: out.input_tokens,
-                output_tokens: out.timings.decoder_steps.len(),
-                timings: out.timings,
-            });
+            return stream_whole(self, piece, voice, speed, stop, sink);
         }
         let started = Instant::now();
         let speaker = self.voice(voice)?;
