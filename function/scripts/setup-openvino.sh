@@ -26,6 +26,7 @@ LIBS=(
 )
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$repo/function/scripts/wheel.sh"
 dest=${1:-$repo/.openvino}
 stamp="$dest/lib/.installed-$VERSION"
 
@@ -42,21 +43,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "Downloading the openvino $VERSION wheel from PyPI ..."
 # The wheel is tagged cp311 but the C libraries inside do not depend on Python's version.
-python3 -m pip download --quiet --no-deps --only-binary=:all: \
-  --platform manylinux_2_28_x86_64 --python-version 3.11 --implementation cp \
-  "openvino==$VERSION" -d "$tmp"
-echo "$SHA256  $tmp/$WHEEL" | sha256sum --check --quiet
+fetch_wheel "$tmp" "$WHEEL" "$SHA256" --platform manylinux_2_28_x86_64 --python-version 3.11 \
+  --implementation cp "openvino==$VERSION"
 
 rm -rf "$dest/lib"
-mkdir -p "$dest/lib"
-python3 - "$tmp/$WHEEL" "$dest/lib" "${LIBS[@]}" <<'PY'
-import os, sys, zipfile
-wheel, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-with zipfile.ZipFile(wheel) as z:
-    for name in names:
-        with z.open(f"openvino/libs/{name}") as src, open(os.path.join(out, name), "wb") as dst:
-            dst.write(src.read())
-        os.chmod(os.path.join(out, name), 0o755)
-PY
+members=()
+for name in "${LIBS[@]}"; do
+  members+=("openvino/libs/$name=lib/$name")
+done
+extract_wheel "$tmp/$WHEEL" "$dest" "${members[@]}"
 touch "$stamp"
 echo "OpenVINO $VERSION runtime installed in $dest/lib ($(du -sh "$dest/lib" | cut -f1))"

