@@ -5,15 +5,6 @@
 # Needs ffmpeg on PATH (tests/sdk/setup.sh installs it). A dev/bench tool: not part of CI.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-venv="$repo/.venv-piper-peer"
-requirements="$repo/bench/peers/requirements-piper.txt"
-stamp="$venv/.requirements.sha256"
-want=$(sha256sum "$requirements" | cut -d' ' -f1)
-if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-  echo "Installing the Piper reference pipeline's packages into $venv ..." >&2
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
-  echo "$want" >"$stamp"
-fi
+source "$repo/bench/peers/piper_venv.sh"
 command -v ffmpeg >/dev/null 2>&1 || { echo "ffmpeg is missing (tests/sdk/setup.sh installs it)" >&2; exit 1; }
-exec "$venv/bin/python" "$repo/bench/peers/piper_reference.py" "$@"
+exec "$PIPER_VENV/bin/python" "$repo/bench/peers/piper_reference.py" "$@"
