@@ -1,9 +1,12 @@
-//! Guards SpeechT5's incremental synthesis on the committed tiny export, in f32: the joined
-//! chunks equal the whole-utterance waveform (same length, max abs difference ≤ 1e-3) for every
-//! reference case; the first chunk leaves while the decoder still runs; a stop set from the sink
-//! ends the call before another decoder step; the engine serves the next request after a stop.
-//! `TTS_STREAM_MODEL=<export> cargo test --release --test speecht5_streaming -- --ignored
-//! --nocapture` measures receptive field and time to first chunk on another export.
+//! Guards SpeechT5's incremental synthesis on the committed tiny export, in f32: with full
+//! contexts ([`StreamPlan::exact`]) the joined chunks equal the whole-utterance waveform (same
+//! length, max abs difference ≤ 1e-5) for every reference case; the default plan's fast start
+//! (narrow contexts at first, cross-faded joins) stays close to it and is exact once its
+//! contexts are full; the first chunk leaves while the decoder still runs;
+//! a stop set from the sink ends the call before another decoder step; the engine serves the
+//! next request after a stop. `TTS_STREAM_MODEL=<export> cargo test --release --test
+//! speecht5_streaming -- --ignored --nocapture` measures receptive field, join error and time to
+//! first chunk on another export.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,6 +79,8 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 struct Joined {
     samples: Vec<f32>,
     chunk_steps: Vec<usize>,
+    /// Where each chunk after the first starts, in samples.
+    joins: Vec<usize>,
     steps: usize,
 }
 
@@ -84,9 +89,13 @@ fn stream(engine: &SpeechT5, text: &str, voice: &str, steps: Steps, plan: Stream
     let speaker = engine.voice(voice).unwrap();
     let mut samples = Vec::new();
     let mut seen = Vec::new();
+    let mut joins = Vec::new();
     let out = engine
         .stream_ids(&ids, speaker, steps, plan, &Stop::new(), &mut |event| {
             if let StreamEvent::Chunk { samples: s, steps } = event {
+                if !samples.is_empty() {
+                    joins.push(samples.len());
+                }
                 samples.extend_from_slice(s);
                 seen.push(steps);
             }
@@ -97,6 +106,7 @@ fn stream(engine: &SpeechT5, text: &str, voice: &str, steps: Steps, plan: Stream
     Joined {
         samples,
         chunk_steps: seen,
+        joins,
         steps: out.steps,
     }
 }
@@ -105,14 +115,14 @@ fn stream(engine: &SpeechT5, text: &str, voice: &str, steps: Steps, plan: Stream
 fn joined_chunks_equal_the_whole_waveform_for_every_reference_case() {
     let engine = engine();
     let mut worst = (0.0f32, String::new());
-    // The default plan, and a plan cutting a chunk at every step (the most joins).
+    // Full contexts, and a plan cutting a chunk at every step (the most joins).
     for plan in [
-        StreamPlan::default(),
+        StreamPlan::exact(),
         StreamPlan {
             first: 1,
             every: 1,
             max_every: 1,
-            ..StreamPlan::default()
+            ..StreamPlan::exact()
         },
     ] {
         for case in manifest().cases {
@@ -129,7 +139,7 @@ fn joined_chunks_equal_the_whole_waveform_for_every_reference_case() {
                 case.id
             );
             let diff = max_abs_diff(&joined.samples, &whole.synthesis.samples);
-            assert!(diff <= 1e-3, "{} {plan:?}: differs by {diff}", case.id);
+            assert!(diff <= 1e-5, "{} {plan:?}: differs by {diff}", case.id);
             if diff >= worst.0 {
                 worst = (diff, format!("{} {plan:?}", case.id));
             }
@@ -139,6 +149,45 @@ fn joined_chunks_equal_the_whole_waveform_for_every_reference_case() {
         "largest streamed-vs-whole difference: {:.3e} ({})",
         worst.0, worst.1
     );
+}
+
+fn correlation(a: &[f32], b: &[f32]) -> f64 {
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| *p as f64 * *q as f64).sum();
+    let (ab, aa, bb): (f64, f64, f64) = (dot(a, b), dot(a, a), dot(b, b));
+    ab / (aa * bb).sqrt()
+}
+
+#[test]
+fn the_fast_start_stays_close_to_the_whole_waveform_and_is_exact_once_contexts_are_full() {
+    let engine = engine();
+    let plan = StreamPlan::default();
+    for case in manifest().cases {
+        let whole = engine
+            .generate(&case.text, &case.speaker, case.params())
+            .unwrap()
+            .synthesis
+            .samples;
+        let joined = stream(engine, &case.text, &case.speaker, case.params(), plan);
+        assert_eq!(joined.samples.len(), whole.len(), "{}: length", case.id);
+        let r = correlation(&joined.samples, &whole);
+        assert!(r >= 0.99, "{}: correlation {r}", case.id);
+        // Narrow contexts cost accuracy only near the start-up chunks' ends, by the receptive
+        // field table's error (tiny export: 1.4e-2 at 4 steps) against a peak of ~0.3.
+        let startup = max_abs_diff(&joined.samples, &whole);
+        assert!(startup <= 0.1, "{}: start-up error {startup}", case.id);
+        // The tiny export's field is 6 steps: from the chunk whose contexts reach it on, exact.
+        let Some(&exact_from) = joined.joins.get((6 - plan.first_right) / plan.ramp - 1) else {
+            continue;
+        };
+        // (the first exact chunk still fades in from its predecessor's narrower window)
+        let exact_from = (exact_from + plan.fade).min(whole.len());
+        let tail = max_abs_diff(&joined.samples[exact_from..], &whole[exact_from..]);
+        assert!(
+            tail <= 1e-5,
+            "{}: after sample {exact_from}: {tail}",
+            case.id
+        );
+    }
 }
 
 #[test]
@@ -236,7 +285,8 @@ fn the_engine_serves_the_next_request_normally_after_a_stop() {
         .unwrap();
     assert_eq!(streamed.samples, joined.len());
     assert_eq!(joined.len(), whole.len());
-    assert!(max_abs_diff(&joined, &whole) <= 1e-3);
+    let r = correlation(&joined, &whole);
+    assert!(r >= 0.99, "correlation {r}");
 }
 
 #[test]
@@ -288,10 +338,13 @@ fn measure_receptive_field() {
             steps,
             StreamPlan {
                 first: 24,
+                first_right: context,
+                ramp: 0,
                 every: 8,
                 max_every: 8,
                 left: 32,
                 right: context,
+                fade: 0,
             },
         );
         let left = stream(
@@ -301,10 +354,13 @@ fn measure_receptive_field() {
             steps,
             StreamPlan {
                 first: 24,
+                first_right: 32,
+                ramp: 0,
                 every: 8,
                 max_every: 8,
                 left: context,
                 right: 32,
+                fade: 0,
             },
         );
         eprintln!(
@@ -316,7 +372,7 @@ fn measure_receptive_field() {
 }
 
 #[test]
-#[ignore = "a measurement: prints the default plan's join error on a long utterance"]
+#[ignore = "a measurement: prints the plans' error against the whole waveform on a long utterance"]
 fn measure_default_plan_error() {
     let engine = load(&measured_model(), Some(2));
     let steps = Steps::Exactly(200);
@@ -327,13 +383,27 @@ fn measure_default_plan_error() {
         .unwrap()
         .synthesis
         .samples;
-    let joined = stream(&engine, text, &voice, steps, StreamPlan::default());
-    assert_eq!(joined.samples.len(), whole.len());
-    eprintln!(
-        "default plan, 200 steps, chunks cut at {:?}: max abs difference {:.2e}",
-        joined.chunk_steps,
-        max_abs_diff(&joined.samples, &whole)
-    );
+    for (name, plan) in [
+        ("default", StreamPlan::default()),
+        ("exact", StreamPlan::exact()),
+    ] {
+        let joined = stream(&engine, text, &voice, steps, plan);
+        assert_eq!(joined.samples.len(), whole.len());
+        let full = joined
+            .joins
+            .get((plan.right - plan.first_right) / plan.ramp.max(1))
+            .copied()
+            .unwrap_or(0);
+        eprintln!(
+            "{name} plan, 200 steps, chunks cut at {:?}: max abs difference {:.2e} overall, \
+             {:.2e} from sample {full} (contexts full) on; correlation {:.6}; peak {:.2}",
+            joined.chunk_steps,
+            max_abs_diff(&joined.samples, &whole),
+            max_abs_diff(&joined.samples[full..], &whole[full..]),
+            correlation(&joined.samples, &whole),
+            whole.iter().fold(0.0f32, |m, v| m.max(v.abs())),
+        );
+    }
 }
 
 #[test]

@@ -718,14 +718,17 @@ impl DecoderSession<'_> {
             .map_err(infer("vocoder"))
     }
 
-    /// The vocoder's last output read in place, for `read` to copy what it needs.
-    fn with_waveform<T>(&self, read: impl FnOnce(&[f32]) -> T) -> Result<T, EngineError> {
-        let waveform = self
+    /// The vocoder's last output, writable in place (the streaming cutter cross-fades a join
+    /// there before it hands the chunk on).
+    fn with_waveform_mut<T>(&self, edit: impl FnOnce(&mut [f32]) -> T) -> Result<T, EngineError> {
+        let mut waveform = self
             .slot
             .vocoder
             .get_tensor("waveform")
             .map_err(infer("vocoder"))?;
-        Ok(read(waveform.get_data::<f32>().map_err(infer("vocoder"))?))
+        Ok(edit(
+            waveform.get_data_mut::<f32>().map_err(infer("vocoder"))?,
+        ))
     }
 
     fn postnet_output(&self) -> Result<&Tensor, EngineError> {

@@ -19,9 +19,9 @@ use crate::engine::{EngineError, Stop, Streamed, Timings};
 /// How a streamed utterance is cut, in decoder steps (one step is `reduction_factor` mel frames,
 /// 2 × 256 = 512 samples, 32 ms of audio for SpeechT5).
 ///
-/// Contexts (the default's 18 steps each way): the postnet and HiFi-GAN's receptive field.
-/// Measured by streaming 64 forced steps with a chunk every 8 steps and one context varied
-/// (the other at 32), max abs difference from the whole waveform:
+/// **Contexts.** The postnet and HiFi-GAN have a finite receptive field. Measured by streaming 64
+/// forced steps with a chunk every 8 steps and one context varied (the other at 32), max abs
+/// difference from the whole waveform:
 ///
 /// | context (steps) | 0 | 4 | 6 | 8 | 10 | 12 | 16 |
 /// |---|---|---|---|---|---|---|---|
@@ -35,42 +35,87 @@ use crate::engine::{EngineError, Stop, Streamed, Timings};
 /// (kernel 7, ±3 frames), four ×4 transposed convolutions (kernel 8, ~±1 input sample each) and
 /// after each a residual stack whose widest branch (kernel 11, dilations 1/3/5, each followed by
 /// a kernel-11 convolution) reaches ±60 samples at that rate: ±15, ±3.75, ±0.94, ±0.23 frames.
-/// In all ≈ ±34.3 frames = 17.2 steps, so 18 steps of context leave every emitted sample's whole
-/// field inside the window, whatever the weights: the join is exact up to float rounding
-/// (measured with this default over 200 forced steps: 1.2e-6 on the full-size export, 4e-7 on
-/// the tiny one; `measure_default_plan_error`).
+/// In all ≈ ±34.3 frames = 17.2 steps, so with `left` = `right` = 18 every emitted sample's
+/// whole field lies inside its window whatever the weights, and a join is exact up to float
+/// rounding ([`StreamPlan::exact`]; measured over 200 forced steps: 1.2e-6 on the full-size
+/// export, 4e-7 on the tiny one; `measure_default_plan_error`).
 ///
-/// Cuts: the first after `first` = 24 steps (6 steps, 192 ms, of final audio), the next
-/// `every` = 8 steps later, then at doubling intervals up to `max_every` = 128: the audio already
-/// sent stays ahead of the next cut as long as a decoder step takes less than ~0.6× its 32 ms of
-/// audio, and each window's recomputed context (up to 36 steps) is spread over more new steps as
-/// the utterance grows. Measured on the full-size export (f32, 2 threads, 202 characters, 300
-/// forced steps, a machine loaded by other work so ~37 ms a step; `measure_time_to_first_chunk`
-/// in tests/speecht5_streaming.rs): first chunk after 1.12 s against 11.15 s for the whole
-/// utterance; postnet + vocoder 2.34 s streamed against 1.33 s whole, +9% of the utterance's time.
+/// **Start-up.** Waiting for 18 steps of right context before the first chunk costs ~0.4 s on
+/// the full-size export in f32 (encoder ~80 ms, ~15 ms a step). So the default plan cuts the
+/// first chunk after `first` = 6 steps with `first_right` = 3 steps of right context (3 steps,
+/// 96 ms, of audio) and widens both contexts by `ramp` = 1 step at every later cut until they
+/// reach 18; from then on chunks are exact. The audio of the start-up chunks is approximate
+/// near their ends (the table's error for the context used), and every join is cross-faded:
+/// each chunk computes `fade` samples past its end that are not sent, and the next chunk fades
+/// from them into its own samples over that span, so a join is continuous even where the two
+/// windows disagree. Where they agree (every exact join) the fade changes nothing beyond float
+/// rounding. The joined length is always the whole utterance's.
+///
+/// **Cuts.** After the first, every `every` = 8 steps while the contexts widen, then at
+/// intervals growing by a quarter up to `max_every` = 128: each window recomputes up to 36
+/// steps of context, which the longer intervals spread over more new audio, while the audio
+/// already sent stays ahead of the next cut when a decoder step (plus its share of the
+/// vocoder) takes less than its 32 ms of audio. On the full-size export in f32 (~15–17 ms a
+/// step, HiFi-GAN ~2.7 ms a step) that margin is thin: the first second of a stream may run
+/// dry for a few tens of milliseconds on a busy machine (`loadtest run --stream-format audio`
+/// reports it as `stall_ms`); int8 weights (~8 ms a step) leave room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamPlan {
-    /// Decoder steps before the first chunk is cut (it holds `first - right` steps of audio).
+    /// Decoder steps before the first chunk is cut (it holds `first - first_right` steps).
     pub first: usize,
-    /// Decoder steps from the first cut to the second; each later interval doubles.
+    /// Right (and left) context of the first chunk, in steps.
+    pub first_right: usize,
+    /// Steps added to both contexts at every later cut, until they reach `left` / `right`.
+    pub ramp: usize,
+    /// Decoder steps from the first cut to the second, and between cuts while contexts widen.
     pub every: usize,
-    /// The longest interval between cuts.
+    /// The longest interval between cuts (intervals grow once the contexts are full).
     pub max_every: usize,
-    /// Steps of already-emitted spectrogram given to each window before its new frames.
+    /// Full left context: steps of already-emitted spectrogram given to a window.
     pub left: usize,
-    /// Newest steps held back as each window's right context (emitted by the next chunk).
+    /// Full right context: newest steps held back from a window's audio (sent next time).
     pub right: usize,
+    /// Samples over which each join is cross-faded (0: butt joins).
+    pub fade: usize,
 }
 
 impl Default for StreamPlan {
     fn default() -> Self {
         Self {
-            first: 24,
+            first: 6,
+            first_right: 3,
+            ramp: 1,
             every: 8,
             max_every: 128,
             left: 18,
             right: 18,
+            fade: 256,
         }
+    }
+}
+
+impl StreamPlan {
+    /// Full contexts from the first chunk on: the joined chunks equal the whole-utterance
+    /// waveform up to float rounding, at the price of a later first chunk (24 steps).
+    pub fn exact() -> Self {
+        Self {
+            first: 24,
+            first_right: 18,
+            ..Self::default()
+        }
+    }
+
+    /// The (left, right) contexts of the chunk cut `cut` (0 for the first).
+    fn contexts(&self, cut: usize) -> (usize, usize) {
+        let widened = self
+            .first_right
+            .saturating_add(self.ramp.saturating_mul(cut));
+        (widened.min(self.left), widened.min(self.right))
+    }
+
+    /// Whether the contexts of chunk `cut` are full.
+    fn full(&self, cut: usize) -> bool {
+        self.contexts(cut) == (self.left, self.right)
     }
 }
 
@@ -126,12 +171,7 @@ impl SpeechT5 {
             ..Timings::default()
         };
         let rule = StopRule::new(steps, session.encoder_tokens(), &self.config);
-        let mut cutter = Cutter {
-            plan,
-            emitted: 0,
-            samples: 0,
-            chunk_steps: Vec::new(),
-        };
+        let mut cutter = Cutter::new(plan);
         let mut next_cut = plan.first.max(1);
         let mut interval = plan.every.max(1);
         let reason = loop {
@@ -145,10 +185,13 @@ impl SpeechT5 {
                 break reason;
             }
             if position >= next_cut {
-                let end = position.saturating_sub(cutter.plan.right);
+                let (_, right) = plan.contexts(cutter.cuts());
+                let end = position.saturating_sub(right);
                 cutter.cut(&mut session, end, &mut timings, observe)?;
                 next_cut = position + interval;
-                interval = (interval * 2).min(plan.max_every.max(1)).max(1);
+                if plan.full(cutter.cuts()) {
+                    interval = (interval + interval.div_ceil(4)).min(plan.max_every.max(1));
+                }
             }
         };
         let position = session.position();
@@ -169,19 +212,37 @@ impl SpeechT5 {
     }
 }
 
-/// Cuts chunks of final audio out of windows of the spectrogram.
+/// Cuts chunks of final audio out of windows of the spectrogram and cross-fades their joins.
 struct Cutter {
     plan: StreamPlan,
     /// Steps whose audio has been emitted.
     emitted: usize,
     /// Samples emitted.
     samples: usize,
+    /// The last window's samples just past its chunk (`plan.fade` of them at most): the next
+    /// chunk fades from these into its own.
+    held: Vec<f32>,
     chunk_steps: Vec<usize>,
 }
 
 impl Cutter {
-    /// Emits the audio of steps `emitted..end`, from a window reaching `left` steps before them
-    /// and every step run so far after them.
+    fn new(plan: StreamPlan) -> Self {
+        Self {
+            plan,
+            emitted: 0,
+            samples: 0,
+            held: Vec::with_capacity(plan.fade),
+            chunk_steps: Vec::new(),
+        }
+    }
+
+    /// Chunks cut so far.
+    fn cuts(&self) -> usize {
+        self.chunk_steps.len()
+    }
+
+    /// Emits the audio of steps `emitted..end`, from a window reaching the current cut's left
+    /// context before them and every step run so far after them.
     fn cut(
         &mut self,
         session: &mut DecoderSession<'_>,
@@ -193,13 +254,16 @@ impl Cutter {
             return Ok(());
         }
         let position = session.position();
-        let start = self.emitted.saturating_sub(self.plan.left);
+        let (left, _) = self.plan.contexts(self.cuts());
+        let start = self.emitted.saturating_sub(left);
         timings.postnet += session.postnet_window(start..position)?;
         timings.vocoder += session.vocoder()?;
         let frames = (position - start) * session.reduction_factor;
-        let (skip, take) = (self.emitted - start, end - self.emitted);
         let reduction_factor = session.reduction_factor;
-        let emitted = session.with_waveform(|waveform| {
+        let (skip, take) = (self.emitted - start, end - self.emitted);
+        let fade = self.plan.fade;
+        let held = &mut self.held;
+        let emitted = session.with_waveform_mut(|waveform| {
             if frames == 0 || waveform.len() % frames != 0 {
                 return Err(EngineError::Output {
                     stage: "vocoder",
@@ -210,7 +274,12 @@ impl Cutter {
                 });
             }
             let per_step = waveform.len() / frames * reduction_factor;
-            let chunk = &waveform[skip * per_step..(skip + take) * per_step];
+            let (from, to) = (skip * per_step, (skip + take) * per_step);
+            let chunk = &mut waveform[from..to];
+            cross_fade(held, chunk);
+            held.clear();
+            held.extend_from_slice(&waveform[to..(to + fade).min(waveform.len())]);
+            let chunk = &waveform[from..to];
             observe(StreamEvent::Chunk {
                 samples: chunk,
                 steps: position,
@@ -221,5 +290,47 @@ impl Cutter {
         self.emitted = end;
         self.chunk_steps.push(position);
         Ok(())
+    }
+}
+
+/// Fades from `from` (the previous window's samples for the same span) into the start of
+/// `into`, in place, with raised-cosine weights over the shorter of the two.
+fn cross_fade(from: &[f32], into: &mut [f32]) {
+    let n = from.len().min(into.len());
+    for (i, (old, new)) in from.iter().zip(into.iter_mut()).take(n).enumerate() {
+        let w = 0.5 - 0.5 * (std::f32::consts::PI * (i as f32 + 0.5) / n as f32).cos();
+        *new = old + (*new - old) * w;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cross_fade_starts_at_the_old_samples_and_ends_at_the_new() {
+        let old = vec![1.0f32; 8];
+        let mut new = vec![0.0f32; 12];
+        cross_fade(&old, &mut new);
+        assert!(new[0] > 0.95 && new[7] < 0.05, "{new:?}");
+        assert!(new.windows(2).take(8).all(|w| w[1] <= w[0]), "{new:?}");
+        assert_eq!(&new[8..], &[0.0; 4]);
+        // Equal samples stay equal: an exact join is not changed.
+        let mut same = vec![0.25f32; 8];
+        cross_fade(&[0.25; 8], &mut same);
+        assert!(same.iter().all(|&v| (v - 0.25).abs() < 1e-7));
+    }
+
+    #[test]
+    fn contexts_widen_from_the_first_chunk_to_the_full_field() {
+        let plan = StreamPlan::default();
+        assert_eq!(plan.contexts(0), (3, 3));
+        assert_eq!(plan.contexts(1), (4, 4));
+        assert_eq!(plan.contexts(15), (18, 18));
+        assert_eq!(plan.contexts(100), (18, 18));
+        assert!(!plan.full(14) && plan.full(15));
+        let exact = StreamPlan::exact();
+        assert_eq!(exact.contexts(0), (18, 18));
+        assert!(exact.full(0));
     }
 }
