@@ -124,7 +124,8 @@ if ((has_loadtest_suite)); then
   else
     # The random-weight export never stops by itself (steps = 10 per token at GenAI's maxlenratio),
     # so the load test speaks a short sentence a bounded number of times. TTS_BENCH_LOADTEST_ARGS
-    # replaces these settings.
+    # replaces these settings. The suite's streamed phase keeps its own ~200-character input and
+    # hangs up after 4 s of audio (--stream-input, --stream-listen-seconds), so it ends anyway.
     read -r -a extra <<< "${TTS_BENCH_LOADTEST_ARGS:---input Hello_there,_friend. --requests 8 --cold-runs 2 --max-seconds 90}"
     for a in "${extra[@]}"; do lt+=("${a//_/ }"); done
   fi

@@ -40,9 +40,13 @@ cold = r["loadtest_piper"]["cold_start"]
 assert [c["cache"] for c in cold] == [False, True], cold
 assert all(c["median"][k] > 0 for c in cold for k in ("models_ms", "ready_ms", "first_audio_byte_ms")), cold
 assert all(s["statuses"].get("200", 0) > 0 for s in r["loadtest_piper"]["sweep"]), r["loadtest_piper"]["sweep"]
+for family in ("loadtest", "loadtest_piper"):
+    st = r[family]["stream"]
+    assert st["statuses"].get("200", 0) >= 1 and st["ttfb_ms"]["p50"] is not None, (family, st)
 missing = [m for m in r["missing"] if "peers" not in m]
 assert not missing, missing  # in smoke mode only the peers are skipped
 PY
-for heading in "## Machine" "## Per-step decoder latency" "## End-to-end real-time factor" "## Cold start" "## Concurrency sweep" "## Piper"; do
+for heading in "## Machine" "## Per-step decoder latency" "## End-to-end real-time factor" "## Cold start" "## Concurrency sweep" \
+  "## Streaming: SpeechT5" "## Streaming: Piper" "## Piper"; do
   grep -qxF "$heading" "$out/report.md" || { echo "report.md lacks the heading '$heading'" >&2; exit 1; }
 done

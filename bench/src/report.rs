@@ -3,7 +3,8 @@
 //! `<repo>/target/bench-report`) into `report.json`, and writes `report.md` with tables and SVG
 //! plots (plotters' SVG backend: no fonts needed). Both model families sit side by side: the
 //! SpeechT5 figures first in each section, Piper's after them, and a `## Piper` section for
-//! what only Piper has (phonemization by the eSpeak NG helper). A missing or unreadable input is named in the report, never a crash. Every
+//! what only Piper has (phonemization by the eSpeak NG helper); the streamed playback of each
+//! family (time to first audio byte, stalls) has a section per family. A missing or unreadable input is named in the report, never a crash. Every
 //! number in the report comes from those files or from this machine (/proc, git).
 
 use std::fmt::Write as _;
@@ -214,6 +215,8 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
             "![Throughput vs concurrency](throughput_vs_concurrency.svg)\n"
         );
     }
+    section_stream(&mut md, "SpeechT5", "loadtest.json", &load);
+    section_stream(&mut md, "Piper", "loadtest-piper.json", &piper_load);
     section_piper(&mut md, &engine);
     merged.insert("plots".into(), json!(plots));
 
@@ -606,6 +609,57 @@ fn sweep_table(md: &mut String, load: &Value, rows: &[Value]) {
         );
     }
     let _ = writeln!(md);
+}
+
+/// One family's streamed phase of the load test (`stream` in its report), under its own heading.
+fn section_stream(md: &mut String, family: &str, file: &str, load: &Value) {
+    let _ = writeln!(md, "## Streaming: {family}\n");
+    let st = &load["stream"];
+    if !st.is_object() {
+        let _ = writeln!(md, "No data ({file} missing or without `stream`).\n");
+        return;
+    }
+    let listen = st["listen_seconds"].as_f64().unwrap_or(0.0);
+    let _ = writeln!(
+        md,
+        "{} ({}): {} requests one at a time, each a {}-character input streamed as raw pcm (`stream_format` audio); \
+         the client {}. Stall: the time a player starting at the first audio byte, at real time, would wait for audio.\n",
+        family,
+        model_name(load),
+        s(&st["requests"]),
+        s(&st["input_chars"]),
+        if listen > 0.0 {
+            format!("hangs up after {} s of audio (latency then ends at the hang-up)", num(listen, 3))
+        } else {
+            "reads each answer to the end".into()
+        },
+    );
+    let _ = writeln!(
+        md,
+        "| statuses | first audio byte p50 | p90 | stall p50 | stall p90 | stall max | stalled requests | hung up | latency p50 | latency max |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|---|---|---|---|---|");
+    let statuses: Vec<String> = st["statuses"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}: {}", s(v)))
+        .collect();
+    let (t, stall, l) = (&st["ttfb_ms"], &st["stall_ms"], &st["latency_ms"]);
+    let _ = writeln!(
+        md,
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        statuses.join(", "),
+        ms(&t["p50"]),
+        ms(&t["p90"]),
+        ms(&stall["p50"]),
+        ms(&stall["p90"]),
+        ms(&stall["max"]),
+        s(&st["stalled_requests"]),
+        s(&st["hung_up"]),
+        ms(&l["p50"]),
+        ms(&l["max"]),
+    );
 }
 
 fn section_rtf_piper(md: &mut String, engine: &Value) {
@@ -1064,7 +1118,10 @@ mod tests {
                      "rtf_p50": 0.5, "throughput_audio_s_per_s": 2.0, "statuses": {"200": 4}, "latencies_ms": [90.0, 100.0, 110.0, 130.0]},
                     {"concurrency": 4, "requests": 4, "latency_ms": {"p50": 300.0, "p90": 350.0, "p99": 390.0}, "ttfb_ms": {"p50": 299.0, "p90": 349.0},
                      "rtf_p50": 1.5, "throughput_audio_s_per_s": 2.6, "statuses": {"200": 3, "429": 1}, "latencies_ms": [250.0, 300.0, 390.0]}],
-                "rss_mb": [{"t_s": 0.0, "rss_mb": 100.0}, {"t_s": 1.0, "rss_mb": 420.5}]
+                "rss_mb": [{"t_s": 0.0, "rss_mb": 100.0}, {"t_s": 1.0, "rss_mb": 420.5}],
+                "stream": {"requests": 8, "input_chars": 194, "listen_seconds": 4.0, "statuses": {"200": 8},
+                           "ttfb_ms": {"p50": 1120.0, "p90": 1300.0}, "stall_ms": {"p50": 0.0, "p90": 250.4, "max": 400.0},
+                           "stalled_requests": 2, "hung_up": 8, "latency_ms": {"p50": 4900.0, "p90": 5000.0, "p99": 5100.0, "max": 5100.0}}
             }),
         );
         put(
@@ -1077,7 +1134,10 @@ mod tests {
                     {"cache": true, "runs": 3, "median": {"runtime_ms": 9.0, "models_ms": 520.0, "ready_ms": 540.0, "first_audio_byte_ms": 1200.0}}],
                 "sweep": [
                     {"concurrency": 2, "requests": 4, "latency_ms": {"p50": 600.0, "p90": 700.0, "p99": 710.0}, "ttfb_ms": {"p50": 599.0, "p90": 699.0},
-                     "rtf_p50": 0.12, "throughput_audio_s_per_s": 9.5, "statuses": {"200": 4}, "latencies_ms": [550.0, 600.0, 650.0, 710.0]}]
+                     "rtf_p50": 0.12, "throughput_audio_s_per_s": 9.5, "statuses": {"200": 4}, "latencies_ms": [550.0, 600.0, 650.0, 710.0]}],
+                "stream": {"requests": 2, "input_chars": 194, "listen_seconds": 0.0, "statuses": {"200": 2},
+                           "ttfb_ms": {"p50": 150.0, "p90": 160.0}, "stall_ms": {"p50": 0.0, "p90": 0.0, "max": 0.0},
+                           "stalled_requests": 0, "hung_up": 0, "latency_ms": {"p50": 1500.0, "p90": 1600.0, "p99": 1600.0, "max": 1600.0}}
             }),
         );
         put(
@@ -1124,6 +1184,13 @@ mod tests {
             "## Concurrency sweep",
             "| 4 | 4 | 300 ms | 350 ms | 390 ms | 299 ms | 349 ms | 1.50 | 2.60 | 429: 1 |",
             "![Latency distribution per concurrency](latency_cdf.svg)",
+            "## Streaming: SpeechT5",
+            "the client hangs up after 4 s of audio",
+            "| 200: 8 | 1120 ms | 1300 ms | 0 ms | 250 ms | 400 ms | 2 | 8 | 4900 ms | 5100 ms |",
+            "## Streaming: Piper",
+            "Piper (`m/piper-joe`): 2 requests one at a time, each a 194-character input",
+            "the client reads each answer to the end",
+            "| 200: 2 | 150 ms | 160 ms | 0 ms | 0 ms | 0 ms | 0 | 0 | 1500 ms | 1600 ms |",
         ] {
             assert!(md.contains(want), "report.md lacks {want:?}:\n{md}");
         }
@@ -1168,6 +1235,10 @@ mod tests {
         assert!(md.contains("Piper: no data"), "{md}");
         assert!(md.contains("`peers.json` is not valid JSON"), "{md}");
         assert!(md.contains("## Concurrency sweep\n\nNo data"), "{md}");
+        assert!(
+            md.contains("## Streaming: Piper\n\nNo data (loadtest-piper.json missing"),
+            "{md}"
+        );
         assert!(!dir.join("latency_cdf.svg").exists());
         let merged: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())

@@ -5,7 +5,9 @@
 //! - `loadtest suite`: spawns `bootstrap` itself to measure its cold start (without and with the
 //!   compiled-model cache) and a concurrency sweep with its memory sampled; writes
 //!   `$TTS_BENCH_OUT/loadtest.json` (`loadtest-piper.json` with `--family piper`) and prints a
-//!   Markdown summary. `--smoke` runs a tiny version. The function serves one model, of the
+//!   Markdown summary. After the sweep, a streamed phase times the first audio byte and the
+//!   playback stalls of one ~200-character input, one request at a time, hanging up after a few
+//!   seconds of audio. `--smoke` runs a tiny version. The function serves one model, of the
 //!   family chosen with `--family`, from a configuration file the suite writes for it.
 //!
 //! Everything is bounded in requests and time and meant for loopback targets.
@@ -38,6 +40,9 @@ const SENTENCES: [&str; 8] = [
     "She finished reading the novel late last night and could not stop thinking about its surprising end.",
     "Thank you for calling. All of our agents are busy right now, but your call is important to us today.",
 ];
+
+/// The suite's streamed input: about 200 characters, several seconds of speech.
+const STREAM_INPUT: &str = "The quick brown fox jumps over the lazy dog, while the cat watches from the warm windowsill. Then the dog wakes up, stretches slowly, and wanders off to find a quiet corner of the sunny garden.";
 
 #[derive(Parser, Debug)]
 #[command(about = "Load tests and cold-start measurements of the speech function")]
@@ -115,6 +120,10 @@ struct RunArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 1)]
     concurrency: usize,
+    /// With --stream-format: hang up once this many seconds of audio arrived (the function
+    /// cancels the synthesis); latency is then the time to the hang-up. 0: read to the end.
+    #[arg(long, default_value_t = 0.0)]
+    listen_seconds: f64,
     #[command(flatten)]
     request: Request,
 }
@@ -176,6 +185,16 @@ struct SuiteArgs {
     /// requests each.
     #[arg(long)]
     smoke: bool,
+    /// Streamed requests after the sweep, one at a time (stream_format audio, pcm) [default: 8;
+    /// 2 with --smoke]; 0 skips the streamed phase.
+    #[arg(long)]
+    stream_requests: Option<usize>,
+    /// Text of the streamed requests [default: a ~200-character sentence pair].
+    #[arg(long, default_value = STREAM_INPUT)]
+    stream_input: String,
+    /// Hang up on each streamed request after this many seconds of audio; 0: read to the end.
+    #[arg(long, default_value_t = 4.0)]
+    stream_listen_seconds: f64,
     #[command(flatten)]
     request: Request,
 }
@@ -231,6 +250,9 @@ impl SuiteArgs {
         } else {
             vec![1, 2, 4, 8]
         };
+        if self.stream_input.trim().is_empty() {
+            return Err("--stream-input is empty".into());
+        }
         if concurrency.contains(&0) {
             return Err("a concurrency level must be at least 1".into());
         }
@@ -282,6 +304,11 @@ impl SuiteArgs {
             request_timeout: Duration::from_secs(self.request.request_timeout),
             rss_interval: Duration::from_millis(self.rss_interval_ms.max(10)),
             smoke: self.smoke,
+            stream_requests: self
+                .stream_requests
+                .unwrap_or(if self.smoke { 2 } else { 8 }),
+            stream_input: self.stream_input.clone(),
+            stream_listen_seconds: self.stream_listen_seconds.max(0.0),
             out: absolute(&out),
         })
     }
@@ -306,6 +333,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         requests: args.requests,
         max_seconds: args.request.max_seconds,
         stream_format: args.request.stream_format.clone(),
+        listen_seconds: (args.listen_seconds > 0.0).then_some(args.listen_seconds),
     };
     let level = load::run_level(&client, &plan, Instant::now()).await;
     let mut report = serde_json::to_value(level.report()).map_err(|e| e.to_string())?;

@@ -1,6 +1,8 @@
 //! `loadtest suite`: the function's cold start (without and with the compiled-model cache), a
 //! concurrency sweep against one spawned server (or a given URL) with its memory sampled, the
-//! `loadtest.json` report of the shared contract and a Markdown summary.
+//! streamed phase on the same server (time to first audio byte and playback stalls of one longer
+//! input, one request at a time), the `loadtest.json` report of the shared contract and a
+//! Markdown summary.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,11 @@ pub struct SuitePlan {
     pub request_timeout: Duration,
     pub rss_interval: Duration,
     pub smoke: bool,
+    /// Streamed requests after the sweep (0: no streamed phase).
+    pub stream_requests: usize,
+    pub stream_input: String,
+    /// Hang up on each streamed request after this many seconds of audio (0: read to the end).
+    pub stream_listen_seconds: f64,
     pub out: PathBuf,
 }
 
@@ -53,7 +60,7 @@ async fn cold_run(
     // Sent as soon as `listening on` was read.
     let url = format!("{}{}", server.url, plan.path);
     let body = speech_body(&level_plan(plan, &url, 1, 1), &plan.inputs[0]);
-    let (sent, sample) = one_request(client, &url, &body).await;
+    let (sent, sample) = one_request(client, &url, &body, None).await;
     let sent_ms = ms(sent.duration_since(server.t0));
     let s = server.startup;
     // `ready_ms` counts from main(); what comes before it (exec, dynamic loading, the pipe) is
@@ -197,11 +204,23 @@ fn level_plan(plan: &SuitePlan, url: &str, concurrency: usize, requests: usize) 
         requests,
         max_seconds: plan.max_seconds,
         stream_format: None,
+        listen_seconds: None,
+    }
+}
+
+/// The streamed phase's plan: one request at a time, raw pcm as it is made.
+fn stream_plan(plan: &SuitePlan, url: &str) -> LevelPlan {
+    LevelPlan {
+        inputs: Arc::new(vec![plan.stream_input.clone()]),
+        stream_format: Some("audio".into()),
+        listen_seconds: (plan.stream_listen_seconds > 0.0).then_some(plan.stream_listen_seconds),
+        ..level_plan(plan, url, 1, plan.stream_requests)
     }
 }
 
 struct Sweep {
     levels: Vec<Level>,
+    stream: Option<Level>,
     warmup_ms: Vec<f64>,
     rss: Vec<(f64, f64)>,
     rss_ready_mb: Option<f64>,
@@ -270,6 +289,28 @@ async fn sweep(plan: &SuitePlan, client: &reqwest::Client) -> Result<Sweep, Stri
         ));
         levels.push(level);
     }
+    let stream = if plan.stream_requests > 0 {
+        let level = run_level(client, &stream_plan(plan, &url), origin).await;
+        let report = level.report();
+        progress(format!(
+            "streamed, {} requests one at a time (listening {}): statuses {:?}, first audio byte p50 {:.0} ms, stall p50 {:.0} ms, max {:.0} ms, {} stalled, {} hung up",
+            report.requests,
+            if plan.stream_listen_seconds > 0.0 {
+                format!("{} s", plan.stream_listen_seconds)
+            } else {
+                "to the end".into()
+            },
+            report.statuses,
+            report.ttfb_ms["p50"].unwrap_or(f64::NAN),
+            report.stall_ms["p50"].unwrap_or(f64::NAN),
+            report.stall_ms["max"].unwrap_or(f64::NAN),
+            report.stalled_requests,
+            report.hung_up,
+        ));
+        Some(level)
+    } else {
+        None
+    };
     let rss = match sampler {
         Some(sampler) => sampler.finish().await,
         None => Vec::new(),
@@ -288,6 +329,7 @@ async fn sweep(plan: &SuitePlan, client: &reqwest::Client) -> Result<Sweep, Stri
     }
     Ok(Sweep {
         levels,
+        stream,
         warmup_ms,
         rss,
         rss_ready_mb,
@@ -342,6 +384,9 @@ async fn run_with_config(plan: SuitePlan) -> Result<(Value, String), String> {
         "max_seconds_per_level": plan.max_seconds,
         "rss_interval_ms": ms(plan.rss_interval),
         "smoke": plan.smoke,
+        "stream_requests": plan.stream_requests,
+        "stream_input": plan.stream_input,
+        "stream_listen_seconds": plan.stream_listen_seconds,
         "cpus": std::thread::available_parallelism().map(|n| n.get()).ok(),
         "load_average_before": load_before,
         "started_unix_s": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).ok(),
@@ -353,10 +398,20 @@ async fn run_with_config(plan: SuitePlan) -> Result<(Value, String), String> {
     };
     let sweep = sweep(&plan, &client).await?;
     let levels: Vec<_> = sweep.levels.iter().map(Level::report).collect();
+    let stream = match &sweep.stream {
+        Some(level) => {
+            let mut report = serde_json::to_value(level.report()).map_err(|e| e.to_string())?;
+            report["input_chars"] = plan.stream_input.chars().count().into();
+            report["listen_seconds"] = plan.stream_listen_seconds.into();
+            report
+        }
+        None => Value::Null,
+    };
     let report = json!({
         "config": config,
         "cold_start": cold,
         "sweep": levels,
+        "stream": stream,
         "warmup_requests_ms": sweep.warmup_ms,
         "rss_mb": sweep.rss.iter().map(|(t, mb)| json!({"t_s": r3(*t), "rss_mb": r3(*mb)})).collect::<Vec<_>>(),
         "rss_ready_mb": sweep.rss_ready_mb.map(r3),
@@ -366,6 +421,7 @@ async fn run_with_config(plan: SuitePlan) -> Result<(Value, String), String> {
         "definitions": {
             "cold_start": "milliseconds; spawn_ms: the spawn call (fork+exec); runtime_ms, models_ms, ready_ms: the function's own startup line (ready_ms from main()); before_main_ms: listening_ms - ready_ms; listening_ms: spawn to reading `listening on`; first_request_ms: first request sent (right after `listening on`) to its first body byte; first_audio_byte_ms: spawn to that byte; timeline_ms: instants since spawn. The page cache is warm after the first start in every mode.",
             "sweep": "closed loop: `concurrency` workers send requests in turn until `requests` are sent or max_seconds passed; latency_ms and ttfb_ms over 200 responses only; rtf from the function's x-real-time-factor; throughput = sum of x-audio-duration-seconds of 200 responses / level wall time; statuses counts every outcome (429 = saturated, expected when concurrency exceeds slots + queue)",
+            "stream": "after the sweep, on the same function: `requests` requests one at a time with stream_format audio (raw 24 kHz s16le pcm, 48 000 bytes per audio second) speaking one input of input_chars characters; the client hangs up once listen_seconds of audio arrived (0: reads to the end; hung_up counts the 200 responses hung up on, whose latency_ms ends at the hang-up); ttfb_ms: send to first audio byte; stall_ms: the time a player starting at the first byte at real time would wait for audio in all (a chunk arriving after the audio before it has played stalls it by the difference), over 200 responses; stalled_requests: those with a stall; stalls_total: the waits counted",
         },
     });
     if let Some(parent) = plan.out.parent() {
@@ -453,6 +509,7 @@ pub fn markdown(report: &Value) -> String {
             cell(&level["rss_peak_mb"]),
         );
     }
+    out += &stream_markdown(&report["stream"]);
     out += &format!(
         "\nRSS: {} MB when ready, {} MB peak over {} samples (VmHWM {} MB). Wall time {} s.\n",
         cell(&report["rss_ready_mb"]),
@@ -460,6 +517,42 @@ pub fn markdown(report: &Value) -> String {
         report["rss_mb"].as_array().map_or(0, Vec::len),
         cell(&report["rss_hwm_mb"]),
         cell(&report["wall_s"]),
+    );
+    out
+}
+
+/// The streamed phase's Markdown (empty without one).
+fn stream_markdown(stream: &Value) -> String {
+    if !stream.is_object() {
+        return String::new();
+    }
+    let listen = stream["listen_seconds"].as_f64().unwrap_or(0.0);
+    let statuses: BTreeMap<String, Value> =
+        serde_json::from_value(stream["statuses"].clone()).unwrap_or_default();
+    let statuses: Vec<String> = statuses.iter().map(|(k, v)| format!("{k}×{v}")).collect();
+    let mut out = format!(
+        "\nStreamed playback ({} requests one at a time, pcm, {} characters, {}; ms):\n\n",
+        stream["requests"],
+        stream["input_chars"],
+        if listen > 0.0 {
+            format!("hanging up after {listen} s of audio")
+        } else {
+            "read to the end".into()
+        },
+    );
+    out += "| statuses | time to first audio byte p50 | p90 | stall p50 | stall max | stalled requests | hung up | latency p50 (whole/hang-up) | latency max |\n";
+    out += "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+    out += &format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        statuses.join(" "),
+        cell(&stream["ttfb_ms"]["p50"]),
+        cell(&stream["ttfb_ms"]["p90"]),
+        cell(&stream["stall_ms"]["p50"]),
+        cell(&stream["stall_ms"]["max"]),
+        stream["stalled_requests"],
+        stream["hung_up"],
+        cell(&stream["latency_ms"]["p50"]),
+        cell(&stream["latency_ms"]["max"]),
     );
     out
 }

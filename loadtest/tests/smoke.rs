@@ -61,10 +61,16 @@ fn smoke_suite(name: &str, args: &[&str]) -> Value {
     assert!(stderr.contains("sweep concurrency 2"), "{stderr}");
     let summary = String::from_utf8_lossy(&output.stdout);
     assert!(summary.contains("| concurrency |"), "{summary}");
+    assert!(stderr.contains("streamed, 2 requests"), "{stderr}");
+    assert!(
+        summary.contains("Streamed playback (2 requests"),
+        "{summary}"
+    );
 
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(report["config"]["smoke"], true);
     check_report(&report);
+    check_stream(&report);
     report
 }
 
@@ -101,10 +107,31 @@ fn the_piper_smoke_suite_measures_the_piper_voice() {
         .as_str()
         .unwrap()
         .ends_with("piper-joe"));
+    // The ~200-character streamed input is over 4 s of speech: the client hangs up on each.
+    assert_eq!(report["stream"]["hung_up"], 2, "{}", report["stream"]);
     // Piper is faster than real time even in a debug build (the model runs in OpenVINO).
     for level in report["sweep"].as_array().unwrap() {
         assert!(num(&level["rtf_p50"]) < 1.0, "{level}");
     }
+}
+
+/// The streamed phase of one smoke report: two streamed pcm requests, listening 4 s.
+fn check_stream(report: &Value) {
+    let stream = &report["stream"];
+    assert_eq!(stream["requests"], 2, "{stream}");
+    assert_eq!(
+        stream["statuses"],
+        serde_json::json!({"200": 2}),
+        "{stream}"
+    );
+    assert_eq!(num(&stream["listen_seconds"]), 4.0);
+    assert!(num(&stream["input_chars"]) > 150.0, "{stream}");
+    assert!(num(&stream["ttfb_ms"]["p50"]) > 0.0, "{stream}");
+    assert!(num(&stream["stall_ms"]["max"]) >= 0.0, "{stream}");
+    assert!(
+        stream["stalled_requests"].as_u64().unwrap() <= 2,
+        "{stream}"
+    );
 }
 
 /// Cold start, sweep and memory of one smoke report.
