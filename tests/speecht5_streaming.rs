@@ -473,3 +473,29 @@ fn measure_time_to_first_chunk() {
         (streamed_audio.as_secs_f64() - whole_audio.as_secs_f64()) / whole.as_secs_f64() * 100.0
     );
 }
+
+#[test]
+#[ignore = "tmp"]
+fn tmp_first_chunk_breakdown() {
+    let engine = load(&measured_model(), Some(2));
+    let text = "The quick brown fox jumps over the lazy dog, while the cat watches from the warm windowsill.";
+    let voice = engine.info().default_voice.clone();
+    let speaker = engine.voice(&voice).unwrap();
+    for round in 0..3 {
+        let t = Instant::now();
+        let ids = engine.tokenize(text);
+        let mut last_step = 0.0;
+        let mut cuts = Vec::new();
+        let mut steps_ms = Vec::new();
+        let out = engine.stream_ids(&ids, speaker, Steps::Exactly(160), StreamPlan::default(), &Stop::new(), &mut |event| {
+            let now = t.elapsed().as_secs_f64() * 1e3;
+            match event {
+                StreamEvent::Step(_) => { steps_ms.push(now - last_step); last_step = now; }
+                StreamEvent::Chunk { samples, steps } => { cuts.push(format!("{steps}:{:.0}ms/{}", now - last_step, samples.len() / 512)); last_step = now; }
+            }
+        }).unwrap();
+        let tm = &out.streamed.timings;
+        let mean_step: f64 = steps_ms[1..].iter().sum::<f64>() / (steps_ms.len() - 1) as f64;
+        eprintln!("round {round}: encoder {:.1?} mean step {mean_step:.1} ms, cuts {}", tm.encoder, cuts.join(" "));
+    }
+}

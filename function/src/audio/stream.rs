@@ -16,7 +16,7 @@ const OPUS_PACKETS_PER_PAGE: usize = 3;
 /// Encodes one response body piece by piece.
 ///
 /// What each format gives, and when:
-/// - `pcm`: s16le at 24 kHz; resampled output leaves per 1024-sample input chunk (after the
+/// - `pcm`: s16le at 24 kHz; resampled output leaves per 256-sample input chunk (after the
 ///   resampler's delay), the same samples as [`encode`](super::encode).
 /// - `wav`: a 44-byte header whose RIFF and data sizes are 0xFFFFFFFF (unknown length; ffmpeg
 ///   and browsers accept it, symphonia 0.6 and hound reject it), then s16le at the input rate.

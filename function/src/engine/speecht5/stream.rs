@@ -41,35 +41,40 @@ use crate::engine::{EngineError, Stop, Streamed, Timings};
 /// export, 4e-7 on the tiny one; `measure_default_plan_error`).
 ///
 /// **Start-up.** Waiting for 18 steps of right context before the first chunk costs ~0.4 s on
-/// the full-size export in f32 (encoder ~80 ms, ~15 ms a step). So the default plan cuts the
-/// first chunk after `first` = 6 steps with `first_right` = 3 steps of right context (3 steps,
-/// 96 ms, of audio) and widens both contexts by `ramp` = 1 step at every later cut until they
-/// reach 18; from then on chunks are exact. The audio of the start-up chunks is approximate
-/// near their ends (the table's error for the context used), and every join is cross-faded:
-/// each chunk computes `fade` samples past its end that are not sent, and the next chunk fades
-/// from them into its own samples over that span, so a join is continuous even where the two
-/// windows disagree. Where they agree (every exact join) the fade changes nothing beyond float
-/// rounding. The joined length is always the whole utterance's.
+/// the full-size export in f32 (encoder ~80–100 ms for a 90-character sentence, ~17 ms a step).
+/// So the default plan cuts the first chunk after `first` = 6 steps with `first_right` = 3
+/// steps of context (3 steps, 96 ms, of audio) and widens both contexts at every later cut, by
+/// `ramp` = 1 step while they are under half the full field and by 2 × `ramp` above, until
+/// they reach `left` / `right` = 18 (the 12th cut, about 180 steps or 6 s into the utterance);
+/// from then on chunks are exact. Start-up chunks are approximate near their ends (the table's
+/// error for the context used), and every join is cross-faded: each chunk computes `fade`
+/// samples past its end that are not sent, and the next chunk fades from them into its own
+/// samples over that span, so a join is continuous even where the two windows disagree. Where
+/// they agree (every exact join) the fade changes nothing beyond float rounding. The joined
+/// length is always the whole utterance's.
 ///
-/// **Cuts.** After the first, every `every` = 8 steps while the contexts widen, then at
-/// intervals growing by a quarter up to `max_every` = 128: each window recomputes up to 36
-/// steps of context, which the longer intervals spread over more new audio, while the audio
-/// already sent stays ahead of the next cut when a decoder step (plus its share of the
-/// vocoder) takes less than its 32 ms of audio. On the full-size export in f32 (~15–17 ms a
-/// step, HiFi-GAN ~2.7 ms a step) that margin is thin: the first second of a stream may run
-/// dry for a few tens of milliseconds on a busy machine (`loadtest run --stream-format audio`
-/// reports it as `stall_ms`); int8 weights (~8 ms a step) leave room.
+/// **Cuts.** Every window recomputes its two contexts, so the interval between cuts follows
+/// them: 1.5 × the context (at least `every` = 6 steps) while they widen, then growing by a
+/// quarter up to `max_every` = 128. Each chunk's audio then lasts longer than making the next
+/// one takes whenever a decoder step plus its share of the vocoder stays under its 32 ms of
+/// audio. Modelled with costs measured on the full-size export here (f32: ~17 ms a step,
+/// HiFi-GAN ~3.2 ms per window step + 5 ms per window, the encoder 100 ms), a listener starting
+/// at the first byte waits ~0.1 s in all for the second and third chunks and never after (int8,
+/// ~9 ms a step: ~10–30 ms); the plan before this one (cuts every 8 steps while the contexts
+/// widened by one) ran dry for ~0.5 s. `loadtest run --stream-format audio` measures it as
+/// `stall_ms`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct StreamPlan {
     /// Decoder steps before the first chunk is cut (it holds `first - first_right` steps).
     pub first: usize,
-    /// Right (and left) context of the first chunk, in steps.
+    /// Left and right context of the first chunk, in steps.
     pub first_right: usize,
-    /// Steps added to both contexts at every later cut, until they reach `left` / `right`.
+    /// Steps added to both contexts at every later cut (twice that once they pass half of
+    /// `right`), until they reach `left` / `right`. 0 keeps them at `first_right`.
     pub ramp: usize,
-    /// Decoder steps from the first cut to the second, and between cuts while contexts widen.
+    /// The shortest interval between cuts, in decoder steps.
     pub every: usize,
-    /// The longest interval between cuts (intervals grow once the contexts are full).
+    /// The longest interval between cuts.
     pub max_every: usize,
     /// Full left context: steps of already-emitted spectrogram given to a window.
     pub left: usize,
@@ -85,7 +90,7 @@ impl Default for StreamPlan {
             first: 6,
             first_right: 3,
             ramp: 1,
-            every: 8,
+            every: 6,
             max_every: 128,
             left: 18,
             right: 18,
@@ -104,18 +109,63 @@ impl StreamPlan {
             ..Self::default()
         }
     }
+}
 
-    /// The (left, right) contexts of the chunk cut `cut` (0 for the first).
-    fn contexts(&self, cut: usize) -> (usize, usize) {
-        let widened = self
-            .first_right
-            .saturating_add(self.ramp.saturating_mul(cut));
-        (widened.min(self.left), widened.min(self.right))
+/// A plan's cuts as they happen: the contexts of the next chunk and when to cut after it.
+#[derive(Debug)]
+struct Schedule {
+    plan: StreamPlan,
+    /// The next chunk's context before capping at `left` / `right`.
+    context: usize,
+    /// Steps between the last two cuts once the contexts are full.
+    interval: Option<usize>,
+}
+
+impl Schedule {
+    fn new(plan: StreamPlan) -> Self {
+        Self {
+            plan,
+            context: plan.first_right,
+            interval: None,
+        }
     }
 
-    /// Whether the contexts of chunk `cut` are full.
-    fn full(&self, cut: usize) -> bool {
-        self.contexts(cut) == (self.left, self.right)
+    /// The next chunk's (left, right) contexts.
+    fn contexts(&self) -> (usize, usize) {
+        (
+            self.context.min(self.plan.left),
+            self.context.min(self.plan.right),
+        )
+    }
+
+    fn full(&self) -> bool {
+        self.contexts() == (self.plan.left, self.plan.right)
+    }
+
+    /// After a chunk: widens the contexts for the next and returns the steps until its cut.
+    fn advance(&mut self) -> usize {
+        let plan = &self.plan;
+        if !self.full() {
+            let half = plan.left.max(plan.right) / 2;
+            let widen = if self.context < half {
+                plan.ramp
+            } else {
+                2 * plan.ramp
+            };
+            self.context = self.context.saturating_add(widen);
+        }
+        let floor = plan.every.max(1);
+        let spread = |context: usize| (context + context.div_ceil(2)).max(floor);
+        if !self.full() {
+            return spread(self.contexts().1).min(plan.max_every.max(floor));
+        }
+        let next = match self.interval {
+            None => spread(plan.left.max(plan.right)),
+            Some(interval) => interval + interval.div_ceil(4),
+        }
+        .min(plan.max_every.max(floor));
+        self.interval = Some(next);
+        next
     }
 }
 
@@ -171,9 +221,9 @@ impl SpeechT5 {
             ..Timings::default()
         };
         let rule = StopRule::new(steps, session.encoder_tokens(), &self.config);
-        let mut cutter = Cutter::new(plan);
+        let mut cutter = Cutter::new(plan.fade);
+        let mut schedule = Schedule::new(plan);
         let mut next_cut = plan.first.max(1);
-        let mut interval = plan.every.max(1);
         let reason = loop {
             if stop.is_set() {
                 return Err(EngineError::Stopped);
@@ -185,17 +235,19 @@ impl SpeechT5 {
                 break reason;
             }
             if position >= next_cut {
-                let (_, right) = plan.contexts(cutter.cuts());
+                let (left, right) = schedule.contexts();
                 let end = position.saturating_sub(right);
-                cutter.cut(&mut session, end, &mut timings, observe)?;
+                let interval = if cutter.cut(&mut session, left, end, &mut timings, observe)? {
+                    schedule.advance()
+                } else {
+                    plan.every.max(1)
+                };
                 next_cut = position + interval;
-                if plan.full(cutter.cuts()) {
-                    interval = (interval + interval.div_ceil(4)).min(plan.max_every.max(1));
-                }
             }
         };
         let position = session.position();
-        cutter.cut(&mut session, position, &mut timings, observe)?;
+        let (left, _) = schedule.contexts();
+        cutter.cut(&mut session, left, position, &mut timings, observe)?;
         drop(session);
         timings.total = started.elapsed();
         Ok(Streaming {
@@ -214,7 +266,8 @@ impl SpeechT5 {
 
 /// Cuts chunks of final audio out of windows of the spectrogram and cross-fades their joins.
 struct Cutter {
-    plan: StreamPlan,
+    /// Samples each join is cross-faded over.
+    fade: usize,
     /// Steps whose audio has been emitted.
     emitted: usize,
     /// Samples emitted.
@@ -226,42 +279,37 @@ struct Cutter {
 }
 
 impl Cutter {
-    fn new(plan: StreamPlan) -> Self {
+    fn new(fade: usize) -> Self {
         Self {
-            plan,
+            fade,
             emitted: 0,
             samples: 0,
-            held: Vec::with_capacity(plan.fade),
+            held: Vec::with_capacity(fade),
             chunk_steps: Vec::new(),
         }
     }
 
-    /// Chunks cut so far.
-    fn cuts(&self) -> usize {
-        self.chunk_steps.len()
-    }
-
-    /// Emits the audio of steps `emitted..end`, from a window reaching the current cut's left
-    /// context before them and every step run so far after them.
+    /// Emits the audio of steps `emitted..end` (if any: returns whether it did), from a window
+    /// reaching `left` steps before them and every step run so far after them.
     fn cut(
         &mut self,
         session: &mut DecoderSession<'_>,
+        left: usize,
         end: usize,
         timings: &mut Timings,
         observe: &mut dyn FnMut(StreamEvent<'_>),
-    ) -> Result<(), EngineError> {
+    ) -> Result<bool, EngineError> {
         if end <= self.emitted {
-            return Ok(());
+            return Ok(false);
         }
         let position = session.position();
-        let (left, _) = self.plan.contexts(self.cuts());
         let start = self.emitted.saturating_sub(left);
         timings.postnet += session.postnet_window(start..position)?;
         timings.vocoder += session.vocoder()?;
         let frames = (position - start) * session.reduction_factor;
         let reduction_factor = session.reduction_factor;
         let (skip, take) = (self.emitted - start, end - self.emitted);
-        let fade = self.plan.fade;
+        let fade = self.fade;
         let held = &mut self.held;
         let emitted = session.with_waveform_mut(|waveform| {
             if frames == 0 || waveform.len() % frames != 0 {
@@ -289,7 +337,7 @@ impl Cutter {
         self.samples += emitted;
         self.emitted = end;
         self.chunk_steps.push(position);
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -321,16 +369,44 @@ mod tests {
         assert!(same.iter().all(|&v| (v - 0.25).abs() < 1e-7));
     }
 
+    /// The (position, left, right) of every cut a plan makes over `steps` decoder steps.
+    fn cuts(plan: StreamPlan, steps: usize) -> Vec<(usize, usize, usize)> {
+        let mut schedule = Schedule::new(plan);
+        let (mut at, mut out) = (plan.first, Vec::new());
+        while at < steps {
+            let (left, right) = schedule.contexts();
+            out.push((at, left, right));
+            at += schedule.advance();
+        }
+        out
+    }
+
     #[test]
     fn contexts_widen_from_the_first_chunk_to_the_full_field() {
-        let plan = StreamPlan::default();
-        assert_eq!(plan.contexts(0), (3, 3));
-        assert_eq!(plan.contexts(1), (4, 4));
-        assert_eq!(plan.contexts(15), (18, 18));
-        assert_eq!(plan.contexts(100), (18, 18));
-        assert!(!plan.full(14) && plan.full(15));
-        let exact = StreamPlan::exact();
-        assert_eq!(exact.contexts(0), (18, 18));
-        assert!(exact.full(0));
+        let plan = cuts(StreamPlan::default(), 400);
+        let firsts: Vec<_> = plan.iter().take(8).map(|&(at, _, right)| (at, right)).collect();
+        assert_eq!(
+            firsts,
+            [(6, 3), (12, 4), (20, 5), (29, 6), (40, 7), (52, 8), (66, 9), (83, 11)]
+        );
+        let full = plan.iter().position(|&(_, l, r)| (l, r) == (18, 18)).unwrap();
+        assert_eq!(plan[full].0, 179);
+        // Exact from then on, intervals growing by a quarter up to 128 steps.
+        let gaps: Vec<usize> = plan[full..].windows(2).map(|w| w[1].0 - w[0].0).collect();
+        assert_eq!(plan[full].0 - plan[full - 1].0, 27);
+        assert_eq!(&gaps[..4], &[34, 43, 54, 68]);
+        assert!(plan[full..].iter().all(|&(_, l, r)| (l, r) == (18, 18)));
+        assert!(gaps.iter().all(|&g| g <= 128));
+        // The exact plan is full from its first chunk on.
+        let exact = cuts(StreamPlan::exact(), 200);
+        assert_eq!(exact[0], (24, 18, 18));
+        assert!(exact.iter().all(|&(_, l, r)| (l, r) == (18, 18)));
+        // ramp 0 keeps the first contexts.
+        let fixed = StreamPlan {
+            first_right: 5,
+            ramp: 0,
+            ..StreamPlan::default()
+        };
+        assert!(cuts(fixed, 200).iter().all(|&(_, l, r)| (l, r) == (5, 5)));
     }
 }
