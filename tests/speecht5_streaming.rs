@@ -487,15 +487,38 @@ fn tmp_first_chunk_breakdown() {
         let mut last_step = 0.0;
         let mut cuts = Vec::new();
         let mut steps_ms = Vec::new();
-        let out = engine.stream_ids(&ids, speaker, Steps::Exactly(160), StreamPlan::default(), &Stop::new(), &mut |event| {
-            let now = t.elapsed().as_secs_f64() * 1e3;
-            match event {
-                StreamEvent::Step(_) => { steps_ms.push(now - last_step); last_step = now; }
-                StreamEvent::Chunk { samples, steps } => { cuts.push(format!("{steps}:{:.0}ms/{}", now - last_step, samples.len() / 512)); last_step = now; }
-            }
-        }).unwrap();
+        let out = engine
+            .stream_ids(
+                &ids,
+                speaker,
+                Steps::Exactly(160),
+                StreamPlan::default(),
+                &Stop::new(),
+                &mut |event| {
+                    let now = t.elapsed().as_secs_f64() * 1e3;
+                    match event {
+                        StreamEvent::Step(_) => {
+                            steps_ms.push(now - last_step);
+                            last_step = now;
+                        }
+                        StreamEvent::Chunk { samples, steps } => {
+                            cuts.push(format!(
+                                "{steps}:{:.0}ms/{}",
+                                now - last_step,
+                                samples.len() / 512
+                            ));
+                            last_step = now;
+                        }
+                    }
+                },
+            )
+            .unwrap();
         let tm = &out.streamed.timings;
         let mean_step: f64 = steps_ms[1..].iter().sum::<f64>() / (steps_ms.len() - 1) as f64;
-        eprintln!("round {round}: encoder {:.1?} mean step {mean_step:.1} ms, cuts {}", tm.encoder, cuts.join(" "));
+        eprintln!(
+            "round {round}: encoder {:.1?} mean step {mean_step:.1} ms, cuts {}",
+            tm.encoder,
+            cuts.join(" ")
+        );
     }
 }

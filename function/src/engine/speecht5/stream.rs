@@ -384,12 +384,28 @@ mod tests {
     #[test]
     fn contexts_widen_from_the_first_chunk_to_the_full_field() {
         let plan = cuts(StreamPlan::default(), 400);
-        let firsts: Vec<_> = plan.iter().take(8).map(|&(at, _, right)| (at, right)).collect();
+        let firsts: Vec<_> = plan
+            .iter()
+            .take(8)
+            .map(|&(at, _, right)| (at, right))
+            .collect();
         assert_eq!(
             firsts,
-            [(6, 3), (12, 4), (20, 5), (29, 6), (40, 7), (52, 8), (66, 9), (83, 11)]
+            [
+                (6, 3),
+                (12, 4),
+                (20, 5),
+                (29, 6),
+                (40, 7),
+                (52, 8),
+                (66, 9),
+                (83, 11)
+            ]
         );
-        let full = plan.iter().position(|&(_, l, r)| (l, r) == (18, 18)).unwrap();
+        let full = plan
+            .iter()
+            .position(|&(_, l, r)| (l, r) == (18, 18))
+            .unwrap();
         assert_eq!(plan[full].0, 179);
         // Exact from then on, intervals growing by a quarter up to 128 steps.
         let gaps: Vec<usize> = plan[full..].windows(2).map(|w| w[1].0 - w[0].0).collect();
