@@ -192,9 +192,12 @@ struct SuiteArgs {
     /// Text of the streamed requests [default: a ~200-character sentence pair].
     #[arg(long, default_value = STREAM_INPUT)]
     stream_input: String,
-    /// Hang up on each streamed request after this many seconds of audio; 0: read to the end.
-    #[arg(long, default_value_t = 4.0)]
-    stream_listen_seconds: f64,
+    /// Hang up on each streamed request after this many seconds of audio; 0: read to the end
+    /// [default: SpeechT5 4 (a random-weight export never stops by itself; it stops within one
+    /// decoder step of a hang-up); Piper 0 (it stops only between sentences, so a hang-up would
+    /// leave its current inference running into the next request's time to first byte)].
+    #[arg(long)]
+    stream_listen_seconds: Option<f64>,
     #[command(flatten)]
     request: Request,
 }
@@ -308,7 +311,13 @@ impl SuiteArgs {
                 .stream_requests
                 .unwrap_or(if self.smoke { 2 } else { 8 }),
             stream_input: self.stream_input.clone(),
-            stream_listen_seconds: self.stream_listen_seconds.max(0.0),
+            stream_listen_seconds: self
+                .stream_listen_seconds
+                .unwrap_or(match self.family {
+                    Family::Speecht5 => 4.0,
+                    Family::Piper => 0.0,
+                })
+                .max(0.0),
             out: absolute(&out),
         })
     }

@@ -83,6 +83,7 @@ fn the_smoke_suite_reports_cold_start_sweep_and_memory() {
     let report = smoke_suite("speecht5", &[]);
     assert_eq!(report["config"]["family"], "speecht5");
     assert_eq!(report["config"]["model"], "speecht5");
+    assert_eq!(num(&report["stream"]["listen_seconds"]), 4.0);
     assert!(report["config"]["model_dir"]
         .as_str()
         .unwrap()
@@ -107,15 +108,16 @@ fn the_piper_smoke_suite_measures_the_piper_voice() {
         .as_str()
         .unwrap()
         .ends_with("piper-joe"));
-    // The ~200-character streamed input is over 4 s of speech: the client hangs up on each.
-    assert_eq!(report["stream"]["hung_up"], 2, "{}", report["stream"]);
+    // Piper's streamed requests are read to the end (it stops only between sentences).
+    assert_eq!(num(&report["stream"]["listen_seconds"]), 0.0);
+    assert_eq!(report["stream"]["hung_up"], 0, "{}", report["stream"]);
     // Piper is faster than real time even in a debug build (the model runs in OpenVINO).
     for level in report["sweep"].as_array().unwrap() {
         assert!(num(&level["rtf_p50"]) < 1.0, "{level}");
     }
 }
 
-/// The streamed phase of one smoke report: two streamed pcm requests, listening 4 s.
+/// The streamed phase of one smoke report: two streamed pcm requests.
 fn check_stream(report: &Value) {
     let stream = &report["stream"];
     assert_eq!(stream["requests"], 2, "{stream}");
@@ -124,7 +126,8 @@ fn check_stream(report: &Value) {
         serde_json::json!({"200": 2}),
         "{stream}"
     );
-    assert_eq!(num(&stream["listen_seconds"]), 4.0);
+    let listen = num(&stream["listen_seconds"]);
+    assert!(listen == 0.0 || listen == 4.0, "{stream}");
     assert!(num(&stream["input_chars"]) > 150.0, "{stream}");
     assert!(num(&stream["ttfb_ms"]["p50"]) > 0.0, "{stream}");
     assert!(num(&stream["stall_ms"]["max"]) >= 0.0, "{stream}");
