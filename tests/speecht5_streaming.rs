@@ -300,17 +300,36 @@ fn a_stop_set_before_the_call_runs_nothing() {
 }
 
 #[test]
-fn other_speeds_stream_the_stretched_whole_piece() {
+fn other_speeds_stream_the_stretched_audio_while_the_decoder_runs() {
     let engine = engine();
-    let whole = engine.synthesize("Hello there.", "speaker_a", 1.5).unwrap();
-    let mut chunks = Vec::new();
-    let streamed = engine
-        .synthesize_stream("Hello there.", "speaker_a", 1.5, &Stop::new(), &mut |s| {
-            chunks.push(s.to_vec())
-        })
+    let case = manifest()
+        .cases
+        .into_iter()
+        .max_by_key(|case| case.steps)
         .unwrap();
-    assert_eq!(chunks, vec![whole.samples]);
-    assert_eq!(streamed.samples, chunks[0].len());
+    for speed in [0.5f32, 1.5, 2.0] {
+        let whole = engine
+            .synthesize(&case.text, &case.speaker, speed)
+            .unwrap()
+            .samples;
+        let mut chunks: Vec<Vec<f32>> = Vec::new();
+        let streamed = engine
+            .synthesize_stream(&case.text, &case.speaker, speed, &Stop::new(), &mut |s| {
+                chunks.push(s.to_vec())
+            })
+            .unwrap();
+        let joined = chunks.concat();
+        assert_eq!(streamed.samples, joined.len());
+        assert_eq!(joined.len(), whole.len(), "speed {speed}: length");
+        assert!(
+            chunks.len() >= 3,
+            "speed {speed}: {} chunks over {} steps",
+            chunks.len(),
+            case.steps
+        );
+        let r = correlation(&joined, &whole);
+        assert!(r >= 0.99, "speed {speed}: correlation {r}");
+    }
 }
 
 /// The export to measure on: `TTS_STREAM_MODEL`, or the tiny one.

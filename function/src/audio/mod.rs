@@ -29,6 +29,6 @@ pub use error::AudioError;
 pub use format::AudioFormat;
 pub use pcm::encode_pcm_s16le;
 pub use resample::resample;
-pub use speed::{change_speed, MAX_SPEED, MIN_SPEED};
+pub use speed::{change_speed, SpeedStream, MAX_SPEED, MIN_SPEED};
 pub use stream::StreamEncoder;
 pub use wav::encode_wav_pcm16;

@@ -27,10 +27,9 @@ pub use stream::{StreamEvent, StreamPlan, Streaming};
 use super::ov::{check_signature, infer, shape, tensor};
 use super::pool::{Pool, Pooled};
 use super::{
-    stream_whole, EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed,
-    Synthesis, Timings,
+    EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings,
 };
-use crate::audio::change_speed;
+use crate::audio::{change_speed, SpeedStream};
 use crate::text::normalize::normalize;
 use crate::text::sentencepiece::CharTokenizer;
 use crate::text::sentences::split_sentences;
@@ -489,13 +488,11 @@ impl SpeechEngine for SpeechT5 {
         Ok(synthesis)
     }
 
-    /// At speed 1, audio leaves while the decoder runs: chunks cut by [`StreamPlan::default`]
-    /// whose join is the whole-piece waveform (see [`SpeechT5::stream_ids`]), and `stop` is
-    /// checked before every decoder step.
-    ///
-    /// At any other speed this falls back to the whole piece (synthesize, stretch, one chunk):
-    /// the stretch ([`change_speed`]) pads or trims its output to `round(n / speed)` samples once
-    /// the whole input is known, which a chunk-by-chunk stretch could not reproduce exactly.
+    /// Audio leaves while the decoder runs: chunks cut by [`StreamPlan::default`] whose join is
+    /// the whole-piece waveform, or very close to it (see [`StreamPlan`]), and `stop` is checked
+    /// before every decoder step. At speeds other than 1 each chunk passes through a
+    /// [`SpeedStream`] on its way out: the same time-stretch as the whole piece's, fed piece by
+    /// piece, so the stretched stream is `round(n / speed)` samples long like the whole answer.
     fn synthesize_stream(
         &self,
         piece: &str,
@@ -507,13 +504,14 @@ impl SpeechEngine for SpeechT5 {
         if stop.is_set() {
             return Err(EngineError::Stopped);
         }
-        if (speed - 1.0).abs() > f32::EPSILON {
-            return stream_whole(self, piece, voice, speed, stop, sink);
-        }
         let started = Instant::now();
         let speaker = self.voice(voice)?;
         let ids = self.tokenize(piece);
         let tokenize = started.elapsed();
+        // At other speeds each chunk goes through the time-stretch on its way out.
+        let mut stretch = SpeedStream::new(SAMPLE_RATE, speed);
+        let mut stretched = Vec::new();
+        let mut delivered = 0;
         let mut streamed = self
             .stream_ids(
                 &ids,
@@ -522,12 +520,32 @@ impl SpeechEngine for SpeechT5 {
                 StreamPlan::default(),
                 stop,
                 &mut |event| {
-                    if let StreamEvent::Chunk { samples, .. } = event {
-                        sink(samples);
+                    let StreamEvent::Chunk { samples, .. } = event else {
+                        return;
+                    };
+                    match stretch.as_mut() {
+                        None => sink(samples),
+                        Some(stretch) => {
+                            stretched.clear();
+                            stretch.push(samples, &mut stretched);
+                            if !stretched.is_empty() {
+                                delivered += stretched.len();
+                                sink(&stretched);
+                            }
+                        }
                     }
                 },
             )?
             .streamed;
+        if let Some(stretch) = stretch {
+            stretched.clear();
+            stretch.finish(&mut stretched);
+            if !stretched.is_empty() {
+                delivered += stretched.len();
+                sink(&stretched);
+            }
+            streamed.samples = delivered;
+        }
         streamed.timings.tokenize = tokenize;
         streamed.timings.total = started.elapsed();
         Ok(streamed)
