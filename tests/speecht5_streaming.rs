@@ -81,7 +81,23 @@ struct Joined {
     chunk_steps: Vec<usize>,
     /// Where each chunk after the first starts, in samples.
     joins: Vec<usize>,
+    /// Each chunk's (left, right) contexts.
+    contexts: Vec<(usize, usize)>,
     steps: usize,
+}
+
+impl Joined {
+    /// The first sample from which the stream is exact for a receptive field of `field` steps
+    /// each way: the start of the first chunk whose contexts cover it, past the fade in from
+    /// its predecessor's narrower window.
+    fn exact_from(&self, field: usize, fade: usize) -> Option<usize> {
+        let chunk = self
+            .contexts
+            .iter()
+            .position(|&(left, right)| left >= field && (right >= field || right == 0))?;
+        let start = if chunk == 0 { 0 } else { self.joins[chunk - 1] };
+        Some((start + fade).min(self.samples.len()))
+    }
 }
 
 fn stream(engine: &SpeechT5, text: &str, voice: &str, steps: Steps, plan: StreamPlan) -> Joined {
@@ -102,11 +118,13 @@ fn stream(engine: &SpeechT5, text: &str, voice: &str, steps: Steps, plan: Stream
         })
         .unwrap();
     assert_eq!(out.chunk_steps, seen);
+    assert_eq!(out.chunk_contexts.len(), seen.len());
     assert_eq!(out.streamed.samples, samples.len());
     Joined {
         samples,
         chunk_steps: seen,
         joins,
+        contexts: out.chunk_contexts,
         steps: out.steps,
     }
 }
@@ -161,6 +179,7 @@ fn correlation(a: &[f32], b: &[f32]) -> f64 {
 fn the_fast_start_stays_close_to_the_whole_waveform_and_is_exact_once_contexts_are_full() {
     let engine = engine();
     let plan = StreamPlan::default();
+    let mut exact_tails = 0;
     for case in manifest().cases {
         let whole = engine
             .generate(&case.text, &case.speaker, case.params())
@@ -176,11 +195,10 @@ fn the_fast_start_stays_close_to_the_whole_waveform_and_is_exact_once_contexts_a
         let startup = max_abs_diff(&joined.samples, &whole);
         assert!(startup <= 0.1, "{}: start-up error {startup}", case.id);
         // The tiny export's field is 6 steps: from the chunk whose contexts reach it on, exact.
-        let Some(&exact_from) = joined.joins.get((6 - plan.first_right) / plan.ramp - 1) else {
+        let Some(exact_from) = joined.exact_from(6, plan.fade) else {
             continue;
         };
-        // (the first exact chunk still fades in from its predecessor's narrower window)
-        let exact_from = (exact_from + plan.fade).min(whole.len());
+        exact_tails += 1;
         let tail = max_abs_diff(&joined.samples[exact_from..], &whole[exact_from..]);
         assert!(
             tail <= 1e-5,
@@ -188,6 +206,29 @@ fn the_fast_start_stays_close_to_the_whole_waveform_and_is_exact_once_contexts_a
             case.id
         );
     }
+    assert!(
+        exact_tails >= 3,
+        "only {exact_tails} cases reach full contexts"
+    );
+    // A long forced utterance passes through every context width up to the full field.
+    let (text, voice, steps) = ("A long one, forced.", "speaker_b", Steps::Exactly(200));
+    let whole = engine
+        .generate(text, voice, steps)
+        .unwrap()
+        .synthesis
+        .samples;
+    let joined = stream(engine, text, voice, steps, plan);
+    assert_eq!(
+        joined.contexts.last(),
+        Some(&(18, 0)),
+        "{:?}",
+        joined.contexts
+    );
+    assert!(correlation(&joined.samples, &whole) >= 0.99);
+    let exact_from = joined.exact_from(6, plan.fade).unwrap();
+    assert!(exact_from < whole.len() / 4, "{exact_from}");
+    let tail = max_abs_diff(&joined.samples[exact_from..], &whole[exact_from..]);
+    assert!(tail <= 1e-5, "forced: after sample {exact_from}: {tail}");
 }
 
 #[test]
@@ -409,10 +450,8 @@ fn measure_default_plan_error() {
         let joined = stream(&engine, text, &voice, steps, plan);
         assert_eq!(joined.samples.len(), whole.len());
         let full = joined
-            .joins
-            .get((plan.right - plan.first_right) / plan.ramp.max(1))
-            .copied()
-            .unwrap_or(0);
+            .exact_from(18, plan.fade)
+            .unwrap_or(joined.samples.len());
         eprintln!(
             "{name} plan, 200 steps, chunks cut at {:?}: max abs difference {:.2e} overall, \
              {:.2e} from sample {full} (contexts full) on; correlation {:.6}; peak {:.2}",

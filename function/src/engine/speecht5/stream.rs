@@ -194,6 +194,8 @@ pub struct Streaming {
     pub stop: StopReason,
     /// Decoder steps run when each chunk was cut, in order.
     pub chunk_steps: Vec<usize>,
+    /// The (left, right) contexts each chunk was cut with, in steps (right 0 for the last).
+    pub chunk_contexts: Vec<(usize, usize)>,
 }
 
 impl SpeechT5 {
@@ -224,6 +226,7 @@ impl SpeechT5 {
         let mut cutter = Cutter::new(plan.fade);
         let mut schedule = Schedule::new(plan);
         let mut next_cut = plan.first.max(1);
+        let mut chunk_contexts = Vec::new();
         let reason = loop {
             if stop.is_set() {
                 return Err(EngineError::Stopped);
@@ -238,6 +241,7 @@ impl SpeechT5 {
                 let (left, right) = schedule.contexts();
                 let end = position.saturating_sub(right);
                 let interval = if cutter.cut(&mut session, left, end, &mut timings, observe)? {
+                    chunk_contexts.push((left, right));
                     schedule.advance()
                 } else {
                     plan.every.max(1)
@@ -247,7 +251,9 @@ impl SpeechT5 {
         };
         let position = session.position();
         let (left, _) = schedule.contexts();
-        cutter.cut(&mut session, left, position, &mut timings, observe)?;
+        if cutter.cut(&mut session, left, position, &mut timings, observe)? {
+            chunk_contexts.push((left, 0));
+        }
         drop(session);
         timings.total = started.elapsed();
         Ok(Streaming {
@@ -260,6 +266,7 @@ impl SpeechT5 {
             steps: position,
             stop: reason,
             chunk_steps: cutter.chunk_steps,
+            chunk_contexts,
         })
     }
 }
