@@ -398,7 +398,7 @@ fn measure_receptive_field() {
             steps,
             StreamPlan {
                 first: 24,
-                first_right: context,
+                first_right: 32,
                 ramp: 0,
                 every: 8,
                 max_every: 8,

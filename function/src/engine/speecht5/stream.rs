@@ -67,7 +67,7 @@ use crate::engine::{EngineError, Stop, Streamed, Timings};
 pub struct StreamPlan {
     /// Decoder steps before the first chunk is cut (it holds `first - first_right` steps).
     pub first: usize,
-    /// Left and right context of the first chunk, in steps.
+    /// Context of the first chunk on each side, in steps (capped by `left` / `right`).
     pub first_right: usize,
     /// Steps added to both contexts at every later cut (twice that once they pass half of
     /// `right`), until they reach `left` / `right`. 0 keeps them at `first_right`.
