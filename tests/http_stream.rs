@@ -37,12 +37,21 @@ fn wav_samples(bytes: &[u8]) -> Vec<i16> {
         .collect()
 }
 
-fn whole(server: &Server, text: &str) -> Vec<i16> {
-    let response = client()
-        .post(format!("{}/v1/audio/speech", server.url))
-        .json(&json!({"model": "speecht5", "voice": "speaker_a", "input": text, "response_format": "wav"}))
+/// POSTs `body` as JSON to `path` on `server`.
+fn post(server: &Server, path: &str, body: &Value) -> reqwest::blocking::Response {
+    client()
+        .post(format!("{}{path}", server.url))
+        .json(body)
         .send()
-        .unwrap();
+        .unwrap()
+}
+
+fn whole(server: &Server, text: &str) -> Vec<i16> {
+    let response = post(
+        server,
+        "/v1/audio/speech",
+        &json!({"model": "speecht5", "voice": "speaker_a", "input": text, "response_format": "wav"}),
+    );
     assert_eq!(response.status(), 200);
     wav_samples(&response.bytes().unwrap())
 }
@@ -79,14 +88,12 @@ fn assert_same_audio(streamed: &[i16], whole: &[i16]) {
 fn stream_format_audio_sends_chunks_that_join_into_the_whole_audio() {
     let server = Server::start(&[]);
     let text = long_text();
-    let response = client()
-        .post(format!("{}/v1/audio/speech", server.url))
-        .json(
-            &json!({"model": "speecht5", "voice": "speaker_a", "input": text,
-                      "response_format": "wav", "stream_format": "audio"}),
-        )
-        .send()
-        .unwrap();
+    let response = post(
+        &server,
+        "/v1/audio/speech",
+        &json!({"model": "speecht5", "voice": "speaker_a", "input": text,
+                  "response_format": "wav", "stream_format": "audio"}),
+    );
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "audio/wav");
     assert!(
@@ -112,14 +119,12 @@ fn stream_format_audio_sends_chunks_that_join_into_the_whole_audio() {
 fn stream_format_sse_sends_openai_events_with_the_same_audio() {
     let server = Server::start(&[]);
     let text = long_text();
-    let response = client()
-        .post(format!("{}/v1/audio/speech", server.url))
-        .json(
-            &json!({"model": "speecht5", "voice": "speaker_a", "input": text,
-                      "response_format": "wav", "stream_format": "sse"}),
-        )
-        .send()
-        .unwrap();
+    let response = post(
+        &server,
+        "/v1/audio/speech",
+        &json!({"model": "speecht5", "voice": "speaker_a", "input": text,
+                  "response_format": "wav", "stream_format": "sse"}),
+    );
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let body = String::from_utf8(read_chunks(response).0).unwrap();
@@ -163,25 +168,23 @@ fn a_client_that_hangs_up_frees_its_place_at_once() {
     let server = Server::start(&[("TTS_SLOTS", "1"), ("TTS_MAX_QUEUE", "0")]);
     let text = "The quick brown fox jumps over the lazy dog. ".repeat(90);
     let started = Instant::now();
-    let mut response = client()
-        .post(format!("{}/v1/audio/speech", server.url))
-        .json(
-            &json!({"model": "speecht5", "voice": "speaker_a", "input": text,
-                      "response_format": "pcm", "stream_format": "audio"}),
-        )
-        .send()
-        .unwrap();
+    let mut response = post(
+        &server,
+        "/v1/audio/speech",
+        &json!({"model": "speecht5", "voice": "speaker_a", "input": text,
+                  "response_format": "pcm", "stream_format": "audio"}),
+    );
     assert_eq!(response.status(), 200);
     let mut buf = [0u8; 4096];
     assert!(response.read(&mut buf).unwrap() > 0);
     let first = started.elapsed();
     drop(response);
     std::thread::sleep(Duration::from_millis(300));
-    let next = client()
-        .post(format!("{}/v1/audio/speech", server.url))
-        .json(&json!({"model": "speecht5", "voice": "speaker_a", "input": "Hello.", "response_format": "wav"}))
-        .send()
-        .unwrap();
+    let next = post(
+        &server,
+        "/v1/audio/speech",
+        &json!({"model": "speecht5", "voice": "speaker_a", "input": "Hello.", "response_format": "wav"}),
+    );
     assert_eq!(
         next.status(),
         200,
@@ -192,19 +195,19 @@ fn a_client_that_hangs_up_frees_its_place_at_once() {
 #[test]
 fn sse_on_the_model_server_path_works_too_and_bad_stream_formats_are_refused() {
     let server = Server::start(&[]);
-    let response = client()
-        .post(format!("{}/v3/audio/speech", server.url))
-        .json(&json!({"model": "speecht5", "input": "Hello there.", "stream_format": "sse"}))
-        .send()
-        .unwrap();
+    let response = post(
+        &server,
+        "/v3/audio/speech",
+        &json!({"model": "speecht5", "input": "Hello there.", "stream_format": "sse"}),
+    );
     assert_eq!(response.status(), 200);
     let body = response.text().unwrap();
     assert!(body.contains("\"speech.audio.done\""), "{body}");
-    let refused = client()
-        .post(format!("{}/v1/audio/speech", server.url))
-        .json(&json!({"model": "speecht5", "voice": "speaker_a", "input": "Hi.", "stream_format": "chunks"}))
-        .send()
-        .unwrap();
+    let refused = post(
+        &server,
+        "/v1/audio/speech",
+        &json!({"model": "speecht5", "voice": "speaker_a", "input": "Hi.", "stream_format": "chunks"}),
+    );
     assert_eq!(refused.status(), 400);
     let error: Value = refused.json().unwrap();
     assert_eq!(error["error"]["param"], "stream_format");
