@@ -390,39 +390,22 @@ fn measure_receptive_field() {
         .unwrap()
         .synthesis
         .samples;
+    // Fixed contexts (no fast start, no fade), a chunk every 8 steps, one side varied.
+    let one_sided = |left: usize, right: usize| {
+        let plan = StreamPlan {
+            first: 24,
+            first_right: 32,
+            ramp: 0,
+            every: 8,
+            max_every: 8,
+            left,
+            right,
+            fade: 0,
+        };
+        stream(&engine, text, &voice, steps, plan)
+    };
     for context in [0usize, 1, 2, 3, 4, 5, 6, 8, 10, 12, 16] {
-        let right = stream(
-            &engine,
-            text,
-            &voice,
-            steps,
-            StreamPlan {
-                first: 24,
-                first_right: 32,
-                ramp: 0,
-                every: 8,
-                max_every: 8,
-                left: 32,
-                right: context,
-                fade: 0,
-            },
-        );
-        let left = stream(
-            &engine,
-            text,
-            &voice,
-            steps,
-            StreamPlan {
-                first: 24,
-                first_right: 32,
-                ramp: 0,
-                every: 8,
-                max_every: 8,
-                left: context,
-                right: 32,
-                fade: 0,
-            },
-        );
+        let (right, left) = (one_sided(32, context), one_sided(context, 32));
         eprintln!(
             "context {context:2} steps: right-only error {:.2e}, left-only error {:.2e}",
             max_abs_diff(&right.samples, &whole),
