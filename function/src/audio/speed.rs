@@ -90,14 +90,15 @@ impl SpeedStream {
     }
 
     /// Drains the stretcher and pads or trims the whole output to `round(n / speed)` samples,
-    /// appending the rest to `out`.
-    pub fn finish(mut self, out: &mut Vec<f32>) {
+    /// appending the rest to `out`; returns that total (every push's output and this one's).
+    pub fn finish(mut self, out: &mut Vec<f32>) -> usize {
         self.stretch.set_draining();
         self.pull(out);
         let want = self.planned(self.pushed);
         if self.delivered < want {
             out.resize(out.len() + (want - self.delivered), 0.0);
         }
+        want
     }
 
     /// Appends what the stretcher can give, never beyond `round(pushed / speed)` in all.
@@ -204,7 +205,8 @@ mod tests {
                 stream.push(piece, &mut out);
                 before_finish = out.len();
             }
-            stream.finish(&mut out);
+            let total = stream.finish(&mut out);
+            assert_eq!(total, out.len(), "speed {speed}");
             assert_eq!(out.len(), whole.len(), "speed {speed}");
             let differ = out.iter().zip(&whole).filter(|(a, b)| a != b).count();
             assert_eq!(differ, 0, "speed {speed}: {differ} samples differ");

@@ -511,7 +511,6 @@ impl SpeechEngine for SpeechT5 {
         // At other speeds each chunk goes through the time-stretch on its way out.
         let mut stretch = SpeedStream::new(SAMPLE_RATE, speed);
         let mut stretched = Vec::new();
-        let mut delivered = 0;
         let mut streamed = self
             .stream_ids(
                 &ids,
@@ -529,7 +528,6 @@ impl SpeechEngine for SpeechT5 {
                             stretched.clear();
                             stretch.push(samples, &mut stretched);
                             if !stretched.is_empty() {
-                                delivered += stretched.len();
                                 sink(&stretched);
                             }
                         }
@@ -539,12 +537,10 @@ impl SpeechEngine for SpeechT5 {
             .streamed;
         if let Some(stretch) = stretch {
             stretched.clear();
-            stretch.finish(&mut stretched);
+            streamed.samples = stretch.finish(&mut stretched);
             if !stretched.is_empty() {
-                delivered += stretched.len();
                 sink(&stretched);
             }
-            streamed.samples = delivered;
         }
         streamed.timings.tokenize = tokenize;
         streamed.timings.total = started.elapsed();
