@@ -24,7 +24,11 @@ fn app() -> axum::Router {
     ]);
     let settings = config.settings(true).expect("settings");
     let pipeline = Pipeline::build(config.runtime_options(), &settings).expect("pipeline");
-    router(AppState::new(pipeline.models().clone(), settings.limits))
+    router(AppState::new(
+        pipeline.models().clone(),
+        settings.limits,
+        pipeline.runtime_info(),
+    ))
 }
 
 fn fixture() -> String {

@@ -41,7 +41,8 @@ pub struct Config {
     #[arg(long, env = "TTS_MODEL_DIR")]
     pub model_dir: Option<PathBuf>,
 
-    /// Inference precision. f32 matches the reference pipelines; this CPU would pick bf16.
+    /// Inference precision. f32 matches the reference pipelines and runs everywhere; bf16 and f16
+    /// need a CPU that computes in them (elsewhere OpenVINO runs f32, and a warning says so).
     #[arg(long, env = "TTS_PRECISION", value_enum, default_value_t = Precision::F32)]
     pub precision: Precision,
 

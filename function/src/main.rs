@@ -44,13 +44,19 @@ async fn main() -> ExitCode {
         load_ms = pipeline.load_time().as_millis() as u64,
         runtime_ms = pipeline.startup().runtime_ms,
         models_ms = pipeline.startup().models_ms,
-        precision = ?config.precision,
+        cpu = %pipeline.runtime_info().precision.cpu,
+        precision = %config.precision,
+        effective_precision = ?pipeline.runtime_info().precision.effective,
         models = ?pipeline.models().all().iter().map(|m| &m.id).collect::<Vec<_>>(),
         limits = ?settings.limits,
         "pipeline ready"
     );
     let streaming = settings.limits.streaming;
-    let app = router(AppState::new(pipeline.models().clone(), settings.limits));
+    let app = router(AppState::new(
+        pipeline.models().clone(),
+        settings.limits,
+        pipeline.runtime_info(),
+    ));
 
     if in_lambda {
         // One router, the runner the function URL's invoke mode needs.

@@ -11,7 +11,7 @@ use once_cell::sync::OnceCell;
 use crate::config::{Family, ModelSettings, Settings};
 use crate::engine::piper::Piper;
 use crate::engine::speecht5::SpeechT5;
-use crate::engine::{EngineError, Runtime, RuntimeOptions, SpeechEngine};
+use crate::engine::{EngineError, PrecisionReport, Runtime, RuntimeOptions, SpeechEngine};
 use crate::text::espeak::{Espeak, EspeakConfig};
 
 static PIPELINE: OnceCell<Pipeline> = OnceCell::new();
@@ -127,6 +127,16 @@ pub struct StartupTimings {
     pub models_ms: f64,
 }
 
+/// What the models run on, for the discovery routes: the CPU, the precision asked for and the one
+/// really running, and the threads per inference.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RuntimeInfo {
+    /// The CPU and the precisions (asked for, running, supported).
+    pub precision: PrecisionReport,
+    /// Threads per inference (`None`: every core).
+    pub threads: Option<u32>,
+}
+
 /// The runtime and its models.
 pub struct Pipeline {
     runtime: Arc<Runtime>,
@@ -177,6 +187,10 @@ impl Pipeline {
                     reason,
                 })?;
         }
+        // Said once, after every model is compiled and has told what it really runs in.
+        if let Some(warning) = runtime.precision().fallback_warning() {
+            tracing::warn!("{warning}");
+        }
         let load_time = started.elapsed();
         let startup = StartupTimings {
             runtime_ms,
@@ -198,6 +212,14 @@ impl Pipeline {
     /// The runtime the models run on.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The CPU and the precision the models really run in.
+    pub fn runtime_info(&self) -> RuntimeInfo {
+        RuntimeInfo {
+            precision: self.runtime.precision(),
+            threads: self.runtime.options().threads,
+        }
     }
 
     /// Time spent loading the runtime and compiling the models.

@@ -1,13 +1,30 @@
 //! Discovery routes: `GET /v1/models`, `GET /v1/models/{id}` (OpenAI's model list shapes) and
-//! `GET /v1/audio/voices` (the voices of each model, how many speakers they are, its rate and how
-//! it reads text and applies `speed`).
+//! `GET /v1/audio/voices` (the voices of each model, how many speakers they are, its rate, how
+//! it reads text and applies `speed`, and the precision it really computes in on this CPU).
 
 use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::{ApiError, AppState};
-use crate::pipeline::ServedModel;
+use crate::pipeline::{RuntimeInfo, ServedModel};
+
+/// The CPU and precision object of `/health` and `/v1/audio/voices`: the CPU's name and
+/// OpenVINO's capabilities for it, the precision asked for (`TTS_PRECISION`), the one the models
+/// really run in, and the ones this CPU supports.
+pub fn runtime_object(runtime: &RuntimeInfo) -> Value {
+    let p = &runtime.precision;
+    json!({
+        "cpu": p.cpu,
+        "capabilities": p.capabilities,
+        "threads": runtime.threads,
+        "precision": {
+            "requested": p.requested,
+            "effective": p.effective,
+            "supported": p.supported,
+        },
+    })
+}
 
 fn model_object(id: &str, model: &ServedModel) -> Value {
     json!({
@@ -68,8 +85,9 @@ pub async fn list_voices(State(state): State<AppState>) -> Json<Value> {
                 "sample_rate": info.sample_rate,
                 "speed_control": info.speed_control,
                 "text_frontend": info.text_frontend,
+                "precision": info.precision,
             })
         })
         .collect();
-    Json(json!({"object": "list", "data": data}))
+    Json(json!({"object": "list", "data": data, "runtime": runtime_object(&state.runtime)}))
 }

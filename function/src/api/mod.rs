@@ -24,7 +24,7 @@ pub use error::ApiError;
 pub use speech::Dialect;
 
 use crate::config::Limits;
-use crate::pipeline::Models;
+use crate::pipeline::{Models, RuntimeInfo};
 
 /// State shared by the handlers.
 #[derive(Clone)]
@@ -35,16 +35,20 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Places for running and waiting utterances; none left means 429.
     pub admission: Arc<Semaphore>,
+    /// The CPU and the precision the models really run in.
+    pub runtime: Arc<RuntimeInfo>,
 }
 
 impl AppState {
-    /// State for `models` under `limits`: as many places as every model's slots plus the queue.
-    pub fn new(models: Models, limits: Limits) -> Self {
+    /// State for `models` running on `runtime` under `limits`: as many places as every model's
+    /// slots plus the queue.
+    pub fn new(models: Models, limits: Limits, runtime: RuntimeInfo) -> Self {
         let places = limits.slots * models.all().len().max(1) + limits.max_queue;
         Self {
             models: Arc::new(models),
             limits: Arc::new(limits),
             admission: Arc::new(Semaphore::new(places)),
+            runtime: Arc::new(runtime),
         }
     }
 }
@@ -122,9 +126,12 @@ async fn log_request(request: Request, next: Next) -> Response {
 
 async fn health(State(state): State<AppState>) -> impl IntoResponse {
     let models: Vec<_> = state.models.all().iter().map(|m| m.id.clone()).collect();
-    Json(
-        json!({"status": "ok", "models": models, "available_places": state.admission.available_permits()}),
-    )
+    Json(json!({
+        "status": "ok",
+        "models": models,
+        "available_places": state.admission.available_permits(),
+        "runtime": discovery::runtime_object(&state.runtime),
+    }))
 }
 
 async fn not_found(method: Method, request: Request) -> ApiError {

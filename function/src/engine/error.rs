@@ -24,6 +24,14 @@ pub enum EngineError {
         #[source]
         source: openvino::InferenceError,
     },
+    /// OpenVINO reported a property value this function does not know how to read.
+    #[error("OpenVINO reported {what} as {value:?}, which this function does not know")]
+    Property {
+        /// Which property of what.
+        what: &'static str,
+        /// The value as OpenVINO printed it.
+        value: String,
+    },
     /// The model folder is missing or lacks files.
     #[error("model folder {}: {reason}", path.display())]
     ModelFolder {

@@ -1,6 +1,7 @@
 //! Speech engines: text in, f32 samples and timings out. Owns the engine interface that the HTTP
 //! layer calls and the OpenVINO-backed models behind it. Must not import anything of HTTP.
 
+mod device;
 mod error;
 mod ov;
 pub mod piper;
@@ -12,8 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use device::{Device, Precision, PrecisionReport};
 pub use error::EngineError;
-pub use runtime::{Precision, Runtime, RuntimeOptions, OPENVINO_C_LIBRARY};
+pub use runtime::{Runtime, RuntimeOptions, OPENVINO_C_LIBRARY};
 
 /// What a model tells its callers about itself.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -30,6 +32,9 @@ pub struct ModelInfo {
     pub text_frontend: &'static str,
     /// How `speed` is applied.
     pub speed_control: SpeedControl,
+    /// The precision its compiled model really computes in (read back from OpenVINO, which
+    /// runs f32 where the CPU lacks the precision asked for).
+    pub precision: Precision,
 }
 
 /// How a model honours a `speed` other than 1.

@@ -1,47 +1,26 @@
 //! The OpenVINO runtime: loads the C library from an explicit path (the crate's `runtime-linking`)
 //! and creates the `Core` with the CPU properties every model compiles with (inference precision,
-//! threads, streams, compiled-model cache). Owns nothing model-specific.
+//! threads, streams, compiled-model cache), reads the CPU it runs on, and records what precision
+//! the models it compiles really run in. Owns nothing model-specific.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use openvino::{Core, DeviceType, RwPropertyKey};
 
+use super::device::{compiled_precision, Device, Precision, PrecisionReport};
 use super::EngineError;
 
 /// File name of the OpenVINO C library in the 2026.4 wheel.
 pub const OPENVINO_C_LIBRARY: &str = "libopenvino_c.so.2641";
-
-/// Floating-point precision OpenVINO's CPU plugin computes in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// 32-bit float: matches the reference pipelines exactly.
-    #[default]
-    F32,
-    /// bfloat16: this CPU's own default, faster for matrix products, ~2e-3 off f32.
-    Bf16,
-    /// 16-bit float.
-    F16,
-}
-
-impl Precision {
-    /// OpenVINO's name for it.
-    pub fn as_openvino(self) -> &'static str {
-        match self {
-            Self::F32 => "f32",
-            Self::Bf16 => "bf16",
-            Self::F16 => "f16",
-        }
-    }
-}
 
 /// How to set up the runtime.
 #[derive(Clone, Debug)]
 pub struct RuntimeOptions {
     /// Path of `libopenvino_c.so.2641`.
     pub library: PathBuf,
-    /// Inference precision (explicit: the CPU would otherwise choose bf16).
+    /// Inference precision, set explicitly (OpenVINO would choose bf16 on a CPU that has it and
+    /// f32 elsewhere); a CPU without it runs f32, which [`Runtime::precision`] reports.
     pub precision: Precision,
     /// Threads per inference; `None` lets OpenVINO use every core.
     pub threads: Option<u32>,
@@ -56,12 +35,16 @@ pub struct RuntimeOptions {
 pub struct Runtime {
     core: Mutex<Core>,
     options: RuntimeOptions,
+    device: Device,
+    /// The precision the compiled models run in, read back from the first one compiled.
+    effective: Mutex<Option<Precision>>,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("options", &self.options)
+            .field("device", &self.device)
             .finish_non_exhaustive()
     }
 }
@@ -112,10 +95,27 @@ impl Runtime {
             core.set_property(&cpu, &RwPropertyKey::CacheDir, &dir.to_string_lossy())
                 .map_err(setup("cache folder"))?;
         }
+        let device = Device::read(&core)?;
         Ok(Self {
             core: Mutex::new(core),
             options,
+            device,
+            effective: Mutex::new(None),
         })
+    }
+
+    /// The CPU, as OpenVINO reports it.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The precision asked for and the one the models compiled so far really run in.
+    pub fn precision(&self) -> PrecisionReport {
+        let effective = *self
+            .effective
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        PrecisionReport::new(&self.device, self.options.precision, effective)
     }
 
     /// The options the runtime was created with.
@@ -124,8 +124,9 @@ impl Runtime {
     }
 
     /// Reads a model (an IR `.xml` beside its `.bin`, or an `.onnx` file through OpenVINO's
-    /// ONNX frontend) and compiles it for the CPU.
-    pub fn compile(&self, xml: &Path) -> Result<openvino::CompiledModel, EngineError> {
+    /// ONNX frontend) and compiles it for the CPU; returns it with the precision it really
+    /// computes in (read back from the compiled model).
+    pub fn compile(&self, xml: &Path) -> Result<(openvino::CompiledModel, Precision), EngineError> {
         let started = std::time::Instant::now();
         let bin = if xml.extension().is_some_and(|e| e == "xml") {
             xml.with_extension("bin").to_string_lossy().into_owned()
@@ -150,13 +151,31 @@ impl Runtime {
                 what: what(),
                 source,
             })?;
+        drop(core);
+        let precision = compiled_precision(&compiled)?;
+        {
+            let mut effective = self
+                .effective
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match *effective {
+                None => *effective = Some(precision),
+                // One core, one hint: every model should agree. Report it if one does not.
+                Some(first) if first != precision => tracing::warn!(
+                    ir = %xml.display(), %precision, first = %first,
+                    "this model runs in another precision than the models compiled before it"
+                ),
+                Some(_) => {}
+            }
+        }
         tracing::debug!(
             ir = %xml.display(),
             read_ms = read.as_secs_f64() * 1e3,
             compile_ms = (started.elapsed() - read).as_secs_f64() * 1e3,
+            %precision,
             "compiled"
         );
-        Ok(compiled)
+        Ok((compiled, precision))
     }
 }
 

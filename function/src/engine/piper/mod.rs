@@ -105,7 +105,7 @@ impl Piper {
                     folder.config.espeak.voice
                 ),
             })?;
-        let mut model = runtime.compile(&folder.onnx)?;
+        let (mut model, precision) = runtime.compile(&folder.onnx)?;
         check_signature(&model, &folder.onnx, &INPUTS, &OUTPUTS, FIX)?;
         let first = model.create_infer_request().map_err(infer(STAGE))?;
         let name = folder.voice_name();
@@ -116,6 +116,7 @@ impl Piper {
             default_voice: name,
             text_frontend: "text normalized to words, eSpeak NG phonemes (IPA) mapped to the voice's phoneme ids",
             speed_control: SpeedControl::Duration,
+            precision,
         };
         Ok(Self {
             info,

@@ -27,7 +27,8 @@ pub use stream::{StreamEvent, StreamPlan, Streaming};
 use super::ov::{check_signature, infer, shape, tensor};
 use super::pool::{Pool, Pooled};
 use super::{
-    EngineError, ModelInfo, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings,
+    EngineError, ModelInfo, Precision, Runtime, SpeechEngine, SpeedControl, Stop, Streamed,
+    Synthesis, Timings,
 };
 use crate::audio::{change_speed, SpeedStream};
 use crate::text::normalize::normalize;
@@ -166,6 +167,8 @@ struct Slot {
     vocoder: InferRequest,
     /// Kept alive beside their requests.
     _stateless: [CompiledModel; 3],
+    /// What the decoder (where the time goes) really computes in.
+    precision: Precision,
 }
 
 impl Slot {
@@ -174,22 +177,23 @@ impl Slot {
         let compile = |index: usize| {
             let (xml, inputs, outputs) = SIGNATURES[index];
             let path = dir.join(xml);
-            let model = runtime.compile(&path)?;
+            let (model, precision) = runtime.compile(&path)?;
             if check {
                 check_signature(&model, &path, inputs, outputs, REEXPORT)?;
             }
-            Ok::<_, EngineError>(model)
+            Ok::<_, EngineError>((model, precision))
         };
-        let mut encoder = compile(0)?;
-        let decoder = compile(1)?;
-        let mut postnet = compile(2)?;
-        let mut vocoder = compile(3)?;
+        let (mut encoder, _) = compile(0)?;
+        let (decoder, precision) = compile(1)?;
+        let (mut postnet, _) = compile(2)?;
+        let (mut vocoder, _) = compile(3)?;
         Ok(Self {
             encoder: encoder.create_infer_request().map_err(infer("encoder"))?,
             postnet: postnet.create_infer_request().map_err(infer("postnet"))?,
             vocoder: vocoder.create_infer_request().map_err(infer("vocoder"))?,
             decoder,
             _stateless: [encoder, postnet, vocoder],
+            precision,
         })
     }
 }
@@ -252,6 +256,7 @@ impl SpeechT5 {
             default_voice,
             text_frontend: "text normalized to words (numbers, symbols, abbreviations), SentencePiece characters",
             speed_control: SpeedControl::TimeStretch,
+            precision: first.precision,
         };
         // Well inside the encoder's positions, and short pieces keep the decoder fast.
         let max_piece_chars = MAX_PIECE_CHARS.min(folder.config.max_text_positions / 2);
