@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole benchmark suite, one command, on a fresh clone:
-#   bench/run.sh [--smoke] [--precision f32|bf16] [--int8] [--threads N]
+#   bench/run.sh [--smoke] [--precision f32|bf16|f16] [--int8] [--threads N]
 #
 # Phases: OpenVINO runtime -> models (full-size random SpeechT5, exported once; the Piper voice and
 # eSpeak NG from their setup scripts) -> release build -> memory bandwidth -> criterion benches,
@@ -14,7 +14,8 @@
 #
 #   --smoke        tiny committed SpeechT5, the real Piper voice on short inputs, minimal
 #                  repetitions, no peers: seconds after the build (CI)
-#   --precision    inference precision for every engine (default f32; this CPU would pick bf16)
+#   --precision    inference precision for every engine (default f32). A CPU without bf16/f16
+#                  runs f32 instead: the report's Machine section says what really ran
 #   --int8         the int8-weight export (.models/speecht5-full-random-int8), f32 compute
 #   --threads N    inference threads for every engine (default: all cores)
 # Environment: TTS_BENCH_OUT, TTS_BENCH_TEXT (the sentence of the step benchmark), TTS_BENCH_STEPS (n),
@@ -28,7 +29,7 @@ smoke=0 precision=f32 int8=0 threads=$(nproc)
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --smoke) smoke=1 ;;
-    --precision) precision=${2:?--precision needs f32 or bf16}; shift ;;
+    --precision) precision=${2:?--precision needs f32, bf16 or f16}; shift ;;
     --int8) int8=1 ;;
     --threads) threads=${2:?--threads needs a number}; shift ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
@@ -36,7 +37,7 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-case "$precision" in f32|bf16) ;; *) echo "bench/run.sh: --precision must be f32 or bf16" >&2; exit 2 ;; esac
+case "$precision" in f32|bf16|f16) ;; *) echo "bench/run.sh: --precision must be f32, bf16 or f16" >&2; exit 2 ;; esac
 [[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "bench/run.sh: --threads must be a positive number" >&2; exit 2; }
 
 target=${CARGO_TARGET_DIR:-$repo/target}

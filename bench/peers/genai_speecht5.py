@@ -118,7 +118,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--precision", choices=["f32", "bf16"], default="f32")
+    ap.add_argument("--precision", choices=["f32", "bf16", "f16"], default="f32")
     ap.add_argument("--torch-dir", type=Path, help="save_pretrained model (default MODEL/torch if present)")
     ap.add_argument("--torch-vocoder", type=Path, help="save_pretrained vocoder (default MODEL/torch-vocoder)")
     ap.add_argument("--no-torch", action="store_true")

@@ -117,6 +117,18 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
         &load["config"]["precision"],
         &machine["run"]["precision"],
     ]);
+    // What OpenVINO really ran (engine.json's `device`): a CPU without the precision asked for
+    // runs another one quietly, and the figures are then that precision's.
+    let device = &engine["device"];
+    let (precision, precision_row) =
+        match (device["requested"].as_str(), device["effective"].as_str()) {
+            (Some(asked), Some(runs)) if asked != runs => (
+                json!(runs),
+                format!("{runs} (asked for {asked}: this CPU does not compute in {asked})"),
+            ),
+            (Some(_), Some(runs)) => (json!(runs), format!("{runs} (as asked)")),
+            _ => (precision.clone(), s(&precision)),
+        };
     let model = first(&[
         &engine["config"]["model_dir"],
         &peers["model"],
@@ -139,6 +151,13 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
     let _ = writeln!(md, "| | |\n|---|---|");
     for (k, v) in [
         ("CPU", s(&machine["cpu"])),
+        ("CPU (OpenVINO)", s(&device["cpu"])),
+        (
+            "OpenVINO capabilities",
+            device["capabilities"].as_array().map_or("—".into(), |c| {
+                c.iter().map(s).collect::<Vec<_>>().join(", ")
+            }),
+        ),
         ("cores", s(&machine["cores"])),
         (
             "memory",
@@ -147,7 +166,7 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
                 .map_or("—".into(), |g| format!("{g:.1} GB")),
         ),
         ("threads", s(&threads)),
-        ("precision", s(&precision)),
+        ("precision", precision_row),
         ("model", s(&model)),
         ("Piper voice", s(&piper_voice)),
         ("date (UTC)", s(&machine["date"])),
@@ -1085,7 +1104,9 @@ mod tests {
             &dir,
             "engine.json",
             json!({
-                "config": {"model_dir": "m", "threads": 2, "precision": "f32", "smoke": false},
+                "config": {"model_dir": "m", "threads": 2, "precision": "bf16", "smoke": false},
+                "device": {"cpu": "AMD EPYC 7R13 Processor", "capabilities": ["FP32", "INT8", "BIN", "EXPORT_IMPORT"],
+                           "supported": ["f32"], "requested": "bf16", "effective": "f32"},
                 "decoder_step": [{"position": 1, "median_ms": 12.0, "p90_ms": 13.0}, {"position": 64, "median_ms": 14.5, "p90_ms": 15.0}],
                 "steps": [32, 64], "utterance_ms": [480.0, 1050.0], "per_step_derived_ms": 17.8,
                 "encoder": [{"tokens": 100, "median_ms": 95.0}], "postnet_ms": 3.0, "vocoder_ms_per_audio_second": 85.0,
@@ -1161,6 +1182,9 @@ mod tests {
         for want in [
             "## Machine",
             "| CPU | Test CPU |",
+            "| CPU (OpenVINO) | AMD EPYC 7R13 Processor |",
+            "| OpenVINO capabilities | FP32, INT8, BIN, EXPORT_IMPORT |",
+            "| precision | f32 (asked for bf16: this CPU does not compute in bf16) |",
             "## Per-step decoder latency",
             "| this engine | f32 | 480 ms | 1050 ms | 17.8 ms | 13.2 ms |",
             "| OpenVINO GenAI | f32 | 500 ms | 1090 ms | 18.4 ms | (not measured) |",

@@ -71,6 +71,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?);
     let engine = SpeechT5::load(&runtime, &args.model_dir, 1)?;
     let load = started.elapsed();
+    if let Some(warning) = runtime.precision().fallback_warning() {
+        eprintln!("speecht5-steps: {warning}");
+    }
     let voice = args.voice.clone().unwrap_or_else(|| {
         tts::engine::SpeechEngine::info(&engine)
             .default_voice
@@ -110,6 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "engine": "tts (this project)",
         "model_dir": args.model_dir,
         "precision": args.precision,
+        "device": runtime.precision(),
         "threads": args.threads,
         "text_chars": args.text.chars().count(),
         "tokens": tokens,

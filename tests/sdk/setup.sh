@@ -10,17 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
-missing=()
-command -v ffprobe >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
-command -v curl >/dev/null 2>&1 || missing+=(curl)
-if ((${#missing[@]})); then
-  echo "Installing ${missing[*]} with apt-get ..."
-  sudo=()
-  [[ $(id -u) -eq 0 ]] || sudo=(sudo -n)
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -qq
-  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+"$repo/tests/apt-install.sh" ffprobe:ffmpeg ffmpeg:ffmpeg curl:curl
 
 venv="$repo/.venv-sdk"
 requirements="$repo/tests/sdk/requirements.txt"

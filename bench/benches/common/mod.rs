@@ -60,6 +60,9 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The runtime every engine of this bench process compiles with (see [`Settings::runtime`]).
+static RUNTIME: std::sync::OnceLock<Arc<Runtime>> = std::sync::OnceLock::new();
+
 /// The settings of one bench run, from the environment.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -112,8 +115,9 @@ impl Settings {
             },
         };
         let precision = env("TTS_BENCH_PRECISION").map_or(Precision::F32, |v| {
-            Precision::from_str(&v, true)
-                .unwrap_or_else(|_| fail(&format!("TTS_BENCH_PRECISION={v:?}: use f32 or bf16")))
+            Precision::from_str(&v, true).unwrap_or_else(|_| {
+                fail(&format!("TTS_BENCH_PRECISION={v:?}: use f32, bf16 or f16"))
+            })
         });
         let positions = env("TTS_BENCH_POSITIONS").map_or_else(
             || vec![1, 16, 64, 128, 256],
@@ -185,26 +189,33 @@ impl Settings {
         (Duration::from_millis(1), per_iter * SAMPLES as u32)
     }
 
-    /// Loads the OpenVINO runtime (no compiled-model cache).
-    pub fn runtime(&self) -> Runtime {
-        Runtime::new(RuntimeOptions {
-            library: self.openvino_lib.clone(),
-            precision: self.precision,
-            threads: self.threads,
-            cache_dir: None,
-            cpu_runtime_cache: None,
-        })
-        .unwrap_or_else(|e| {
-            fail(&format!(
-                "OpenVINO runtime from {}: {e} (run function/scripts/setup-openvino.sh or set OPENVINO_LIB)",
-                self.openvino_lib.display()
-            ))
-        })
+    /// The OpenVINO runtime (no compiled-model cache), loaded on first use and shared by every
+    /// engine of this bench process; `engine.json` records the CPU and the precision its models
+    /// really run in from it.
+    pub fn runtime(&self) -> Arc<Runtime> {
+        RUNTIME
+            .get_or_init(|| {
+                let runtime = Runtime::new(RuntimeOptions {
+                    library: self.openvino_lib.clone(),
+                    precision: self.precision,
+                    threads: self.threads,
+                    cache_dir: None,
+                    cpu_runtime_cache: None,
+                })
+                .unwrap_or_else(|e| {
+                    fail(&format!(
+                        "OpenVINO runtime from {}: {e} (run function/scripts/setup-openvino.sh or set OPENVINO_LIB)",
+                        self.openvino_lib.display()
+                    ))
+                });
+                Arc::new(runtime)
+            })
+            .clone()
     }
 
     /// Loads the runtime and the model (one slot) and returns it with its default voice.
     pub fn engine(&self) -> (SpeechT5, Vec<f32>) {
-        let engine = SpeechT5::load(&Arc::new(self.runtime()), &self.model_dir, 1)
+        let engine = SpeechT5::load(&self.runtime(), &self.model_dir, 1)
             .unwrap_or_else(|e| fail(&format!("{}: {e}", self.model_dir.display())));
         let voice = engine
             .voice(&engine.info().default_voice)
@@ -366,6 +377,13 @@ pub fn write_sections(settings: &Settings, sections: Map<String, Value>) {
         .filter(|old| old.get("config") == Some(&config))
         .unwrap_or_default();
     report.insert("config".to_owned(), config);
+    // What the benched models really ran in, on which CPU (OpenVINO falls back quietly).
+    if let Some(precision) = RUNTIME.get().map(|r| r.precision()) {
+        if let Some(warning) = precision.fallback_warning() {
+            println!("tts-bench: {warning}");
+        }
+        report.insert("device".to_owned(), json!(precision));
+    }
     report.extend(sections);
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(&settings.out)?;
