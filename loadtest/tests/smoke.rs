@@ -111,9 +111,15 @@ fn the_piper_smoke_suite_measures_the_piper_voice() {
     // Piper's streamed requests are read to the end (it stops only between sentences).
     assert_eq!(num(&report["stream"]["listen_seconds"]), 0.0);
     assert_eq!(report["stream"]["hung_up"], 0, "{}", report["stream"]);
-    // Piper is faster than real time even in a debug build (the model runs in OpenVINO).
+    // Piper is faster than real time even in a debug build (the model runs in OpenVINO), one
+    // request at a time. At higher concurrency the requests share the machine's cores, so their
+    // RTF depends on the core count and speed of the CPU: only measured, not bounded.
     for level in report["sweep"].as_array().unwrap() {
-        assert!(num(&level["rtf_p50"]) < 1.0, "{level}");
+        let rtf = num(&level["rtf_p50"]);
+        assert!(rtf.is_finite() && rtf > 0.0, "{level}");
+        if level["concurrency"] == 1 {
+            assert!(rtf < 1.0, "{level}");
+        }
     }
 }
 
