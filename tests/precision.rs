@@ -79,9 +79,8 @@ fn each_precision_runs_as_the_cpu_allows_and_a_fallback_is_exact_and_said() {
         let (audio, effective, report) = &runs[&requested];
         assert_eq!(report.requested, requested);
         assert_eq!(
-            report.effective,
-            Some(*effective),
-            "the runtime reports what the model runs in"
+            report.effective, *effective,
+            "the runtime's read-back agrees with the compiled model's"
         );
         let supported = report.supported.contains(&requested);
         if supported {
@@ -207,7 +206,7 @@ fn on_an_emulated_avx2_only_epyc_bf16_and_f16_fall_back_to_f32_exactly_with_the_
             .expect("capabilities"),
         supported: vec![Precision::F32],
         requested: Precision::Bf16,
-        effective: Some(Precision::F32),
+        effective: Precision::F32,
     };
     assert!(
         !emulated

@@ -1,6 +1,6 @@
 //! The CPU as OpenVINO's CPU plugin sees it: its name (`FULL_DEVICE_NAME`), the precisions it can
 //! compute in (`OPTIMIZATION_CAPABILITIES`), and the precision a compiled model really runs in
-//! (`INFERENCE_PRECISION_HINT`, read back after compiling). OpenVINO quietly computes in f32 when
+//! (`INFERENCE_PRECISION_HINT`, read back after compiling), with the report of both. OpenVINO quietly computes in f32 when
 //! it is asked for a precision the CPU lacks (bf16 or f16 on an AVX2-only CPU); this module is
 //! where that becomes visible. Owns nothing model-specific.
 
@@ -151,15 +151,14 @@ pub struct PrecisionReport {
     pub supported: Vec<Precision>,
     /// The precision the function was configured with (`TTS_PRECISION`).
     pub requested: Precision,
-    /// What the compiled models run in, read back from them; `None` before any model is
-    /// compiled.
-    pub effective: Option<Precision>,
+    /// What models compiled with `requested` really run in (OpenVINO's CPU plugin keeps its
+    /// own default when the CPU lacks the precision asked for).
+    pub effective: Precision,
 }
 
 impl PrecisionReport {
-    /// The report for `device` when `requested` was asked for and the compiled models said
-    /// `effective`.
-    pub fn new(device: &Device, requested: Precision, effective: Option<Precision>) -> Self {
+    /// The report for `device` when `requested` was asked for and OpenVINO runs `effective`.
+    pub fn new(device: &Device, requested: Precision, effective: Precision) -> Self {
         Self {
             cpu: device.name.clone(),
             capabilities: device.capabilities.clone(),
@@ -171,9 +170,9 @@ impl PrecisionReport {
 
     /// The one warning to log when the models do not run in the precision asked for: what was
     /// asked, what the CPU is and can do, what runs instead, and how to silence it. `None` when
-    /// the models run as asked (or none is compiled yet).
+    /// the models run as asked.
     pub fn fallback_warning(&self) -> Option<String> {
-        let effective = self.effective?;
+        let effective = self.effective;
         if effective == self.requested {
             return None;
         }
@@ -182,7 +181,7 @@ impl PrecisionReport {
             "precision {requested} was asked for (TTS_PRECISION / --precision), but this CPU \
              ({cpu}; OpenVINO capabilities {caps}) does not compute in {requested}: OpenVINO runs \
              the models in {effective} instead. This CPU supports {supported}; set \
-             TTS_PRECISION={effective} to run as configured without this warning.",
+             TTS_PRECISION={effective} to ask for what runs and silence this warning.",
             requested = self.requested,
             cpu = self.cpu,
             caps = self.capabilities.join(", "),
@@ -220,7 +219,7 @@ mod tests {
     #[test]
     fn a_fallback_is_one_warning_naming_the_cpu_and_the_fix() {
         let amd = Device::new("AMD EPYC 7R13 Processor", AVX2);
-        let report = PrecisionReport::new(&amd, Precision::Bf16, Some(Precision::F32));
+        let report = PrecisionReport::new(&amd, Precision::Bf16, Precision::F32);
         let warning = report.fallback_warning().expect("a warning");
         for needed in [
             "bf16",
@@ -234,9 +233,7 @@ mod tests {
                 "{needed:?} missing from {warning}"
             );
         }
-        let honoured = PrecisionReport::new(&amd, Precision::F32, Some(Precision::F32));
+        let honoured = PrecisionReport::new(&amd, Precision::F32, Precision::F32);
         assert_eq!(honoured.fallback_warning(), None);
-        let not_compiled = PrecisionReport::new(&amd, Precision::Bf16, None);
-        assert_eq!(not_compiled.fallback_warning(), None);
     }
 }

@@ -1,12 +1,13 @@
 //! The OpenVINO runtime: loads the C library from an explicit path (the crate's `runtime-linking`)
 //! and creates the `Core` with the CPU properties every model compiles with (inference precision,
-//! threads, streams, compiled-model cache), reads the CPU it runs on, and records what precision
-//! the models it compiles really run in. Owns nothing model-specific.
+//! threads, streams, compiled-model cache), reads the CPU it runs on and the precision OpenVINO
+//! really runs for the configured one, and compiles models (reading back what each runs in).
+//! Owns nothing model-specific.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use openvino::{Core, DeviceType, RwPropertyKey};
+use openvino::{Core, DeviceType, PropertyKey, RwPropertyKey};
 
 use super::device::{compiled_precision, Device, Precision, PrecisionReport};
 use super::EngineError;
@@ -36,8 +37,9 @@ pub struct Runtime {
     core: Mutex<Core>,
     options: RuntimeOptions,
     device: Device,
-    /// The precision the compiled models run in, read back from the first one compiled.
-    effective: Mutex<Option<Precision>>,
+    /// The precision OpenVINO's CPU plugin took the configured one for (read back from the
+    /// core: a CPU without bf16 or f16 keeps its own default).
+    effective: Precision,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -96,11 +98,12 @@ impl Runtime {
                 .map_err(setup("cache folder"))?;
         }
         let device = Device::read(&core)?;
+        let effective = hint(&core)?;
         Ok(Self {
             core: Mutex::new(core),
             options,
             device,
-            effective: Mutex::new(None),
+            effective,
         })
     }
 
@@ -109,13 +112,9 @@ impl Runtime {
         &self.device
     }
 
-    /// The precision asked for and the one the models compiled so far really run in.
+    /// The precision asked for, and the one models compiled with it really run in.
     pub fn precision(&self) -> PrecisionReport {
-        let effective = *self
-            .effective
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        PrecisionReport::new(&self.device, self.options.precision, effective)
+        PrecisionReport::new(&self.device, self.options.precision, self.effective)
     }
 
     /// The options the runtime was created with.
@@ -124,9 +123,30 @@ impl Runtime {
     }
 
     /// Reads a model (an IR `.xml` beside its `.bin`, or an `.onnx` file through OpenVINO's
-    /// ONNX frontend) and compiles it for the CPU; returns it with the precision it really
-    /// computes in (read back from the compiled model).
+    /// ONNX frontend) and compiles it for the CPU in the configured precision; returns it with
+    /// the precision it really computes in (read back from the compiled model).
     pub fn compile(&self, xml: &Path) -> Result<(openvino::CompiledModel, Precision), EngineError> {
+        self.compile_with(xml, None)
+    }
+
+    /// [`Self::compile`] in `precision` instead of the configured one, for a model that must not
+    /// run in it (the core's setting is changed for this compile only, under the core's lock).
+    pub fn compile_in(
+        &self,
+        xml: &Path,
+        precision: Precision,
+    ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
+        self.compile_with(
+            xml,
+            Some(precision).filter(|p| *p != self.options.precision),
+        )
+    }
+
+    fn compile_with(
+        &self,
+        xml: &Path,
+        precision: Option<Precision>,
+    ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
         let started = std::time::Instant::now();
         let bin = if xml.extension().is_some_and(|e| e == "xml") {
             xml.with_extension("bin").to_string_lossy().into_owned()
@@ -145,38 +165,56 @@ impl Runtime {
                 source,
             })?;
         let read = started.elapsed();
-        let compiled = core
-            .compile_model(&model, DeviceType::CPU)
+        let set_hint = |core: &mut Core, p: Precision| {
+            core.set_property(
+                &DeviceType::CPU,
+                &RwPropertyKey::HintInferencePrecision,
+                p.as_openvino(),
+            )
             .map_err(|source| EngineError::Setup {
-                what: what(),
+                what: "inference precision".into(),
                 source,
-            })?;
-        drop(core);
-        let precision = compiled_precision(&compiled)?;
-        {
-            let mut effective = self
-                .effective
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match *effective {
-                None => *effective = Some(precision),
-                // One core, one hint: every model should agree. Report it if one does not.
-                Some(first) if first != precision => tracing::warn!(
-                    ir = %xml.display(), %precision, first = %first,
-                    "this model runs in another precision than the models compiled before it"
-                ),
-                Some(_) => {}
-            }
+            })
+        };
+        if let Some(p) = precision {
+            set_hint(&mut core, p)?;
         }
+        let compiled = core.compile_model(&model, DeviceType::CPU);
+        if precision.is_some() {
+            set_hint(&mut core, self.options.precision)?;
+        }
+        drop(core);
+        let compiled = compiled.map_err(|source| EngineError::Setup {
+            what: what(),
+            source,
+        })?;
+        let runs = compiled_precision(&compiled)?;
         tracing::debug!(
             ir = %xml.display(),
             read_ms = read.as_secs_f64() * 1e3,
             compile_ms = (started.elapsed() - read).as_secs_f64() * 1e3,
-            %precision,
+            precision = %runs,
             "compiled"
         );
-        Ok((compiled, precision))
+        Ok((compiled, runs))
     }
+}
+
+/// The inference precision the core's CPU plugin settled on for the configured hint.
+fn hint(core: &Core) -> Result<Precision, EngineError> {
+    let value = core
+        .get_property(
+            &DeviceType::CPU,
+            &PropertyKey::Rw(RwPropertyKey::HintInferencePrecision),
+        )
+        .map_err(|source| EngineError::Setup {
+            what: "reading the inference precision back".into(),
+            source,
+        })?;
+    Precision::from_openvino(&value).ok_or(EngineError::Property {
+        what: "the CPU plugin's INFERENCE_PRECISION_HINT",
+        value,
+    })
 }
 
 /// Loads the OpenVINO C library from `path` (a second load is a no-op).
