@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
-use e2e_tests::{openvino_lib, read_f32, references_dir, tiny_model};
+use e2e_tests::{max_abs_diff, openvino_lib, read_f32, references_dir, tiny_model};
 use serde::Deserialize;
 use tts::engine::speecht5::{GenerationParams, SpeechT5, Steps, StopReason};
 use tts::engine::{Precision, Runtime, RuntimeOptions};
@@ -70,13 +70,6 @@ fn load(array: &Array) -> Vec<f32> {
         array.file
     );
     values
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use e2e_tests::{openvino_lib, references_dir, tiny_model};
+use e2e_tests::{max_abs_diff, openvino_lib, references_dir, tiny_model};
 use serde::Deserialize;
 use tts::engine::speecht5::{GenerationParams, SpeechT5, Steps, StreamEvent, StreamPlan};
 use tts::engine::{EngineError, Precision, Runtime, RuntimeOptions, SpeechEngine, Stop};
@@ -66,13 +66,6 @@ fn load(model: &std::path::Path, threads: Option<u32>) -> SpeechT5 {
 fn engine() -> &'static SpeechT5 {
     static ENGINE: std::sync::OnceLock<SpeechT5> = std::sync::OnceLock::new();
     ENGINE.get_or_init(|| load(&tiny_model(), None))
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 /// The joined chunks and the decoder position at each chunk.

@@ -58,6 +58,14 @@ pub fn read_f32(path: &Path) -> Vec<f32> {
         .collect()
 }
 
+/// The largest absolute difference between two signals, over their common length.
+pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 /// Builds a workspace binary (once per test process and binary) and returns its path.
 pub fn binary(package: &str, name: &str) -> PathBuf {
     static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<String, PathBuf>>> =
