@@ -147,7 +147,7 @@ pub struct PrecisionReport {
     pub cpu: String,
     /// OpenVINO's `OPTIMIZATION_CAPABILITIES` for it.
     pub capabilities: Vec<String>,
-    /// The precisions the CPU computes in.
+    /// The precisions the CPU computes in (as listed, plus the one that runs).
     pub supported: Vec<Precision>,
     /// The precision the function was configured with (`TTS_PRECISION`).
     pub requested: Precision,
@@ -159,10 +159,17 @@ pub struct PrecisionReport {
 impl PrecisionReport {
     /// The report for `device` when `requested` was asked for and OpenVINO runs `effective`.
     pub fn new(device: &Device, requested: Precision, effective: Precision) -> Self {
+        // OpenVINO lists BF16 from the CPU's flags but decides by its own ISA check (bf16 runs,
+        // emulated, on any AVX-512 CPU): what really runs is supported, listed or not.
+        let mut supported = device.precisions();
+        if !supported.contains(&effective) {
+            supported.push(effective);
+            supported.sort();
+        }
         Self {
             cpu: device.name.clone(),
             capabilities: device.capabilities.clone(),
-            supported: device.precisions(),
+            supported,
             requested,
             effective,
         }
@@ -235,5 +242,9 @@ mod tests {
         }
         let honoured = PrecisionReport::new(&amd, Precision::F32, Precision::F32);
         assert_eq!(honoured.fallback_warning(), None);
+        // Runs although not listed (an AVX-512 CPU without native bf16): supported all the same.
+        let unlisted = PrecisionReport::new(&amd, Precision::Bf16, Precision::Bf16);
+        assert_eq!(unlisted.supported, [Precision::F32, Precision::Bf16]);
+        assert_eq!(unlisted.fallback_warning(), None);
     }
 }
