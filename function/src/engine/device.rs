@@ -1,8 +1,8 @@
 //! The CPU as OpenVINO's CPU plugin sees it: its name (`FULL_DEVICE_NAME`), the precisions it can
 //! compute in (`OPTIMIZATION_CAPABILITIES`), and the precision a compiled model really runs in
-//! (`INFERENCE_PRECISION_HINT`, read back after compiling), with the report of both. OpenVINO quietly computes in f32 when
-//! it is asked for a precision the CPU lacks (bf16 or f16 on an AVX2-only CPU); this module is
-//! where that becomes visible. Owns nothing model-specific.
+//! (`INFERENCE_PRECISION_HINT`, read back after compiling), with the report of both. OpenVINO
+//! quietly computes in another precision when asked for one the CPU lacks (f32 for bf16 or f16 on
+//! an AVX2-only CPU); this module is where that becomes visible. Owns nothing model-specific.
 
 use openvino::{CompiledModel, Core, DeviceType, PropertyKey, RwPropertyKey};
 
@@ -17,10 +17,10 @@ pub enum Precision {
     /// 32-bit float: matches the reference pipelines exactly; every CPU has it.
     #[default]
     F32,
-    /// bfloat16: faster matrix products, ~2e-3 off f32. Needs a CPU with bf16 instructions
-    /// (AVX512_BF16 or AMX); OpenVINO's default on such CPUs.
+    /// bfloat16: faster matrix products, ~2e-3 off f32. OpenVINO takes it on AVX-512 CPUs (fast
+    /// with AVX512_BF16 or AMX, its default there); elsewhere it runs f32.
     Bf16,
-    /// 16-bit float. Needs a CPU with FP16 arithmetic (AVX512_FP16 or AMX-FP16).
+    /// 16-bit float. OpenVINO takes it on CPUs with AVX512_FP16 (or AVX2-VNNI-2).
     F16,
 }
 
@@ -125,19 +125,25 @@ fn parse_list(value: &str) -> Vec<String> {
 }
 
 /// The precision `model` really computes in: its `INFERENCE_PRECISION_HINT` as compiled (which
-/// OpenVINO's CPU plugin sets to f32 when the precision asked for is not supported).
+/// OpenVINO's CPU plugin sets to its own default when the precision asked for is not supported).
 pub(super) fn compiled_precision(model: &CompiledModel) -> Result<Precision, EngineError> {
-    let key = PropertyKey::Rw(RwPropertyKey::HintInferencePrecision);
     let value = model
-        .get_property(&key)
-        .map_err(|source| EngineError::Setup {
-            what: "reading a compiled model's inference precision".into(),
-            source,
-        })?;
-    Precision::from_openvino(&value).ok_or_else(|| EngineError::Property {
-        what: "a compiled model's INFERENCE_PRECISION_HINT",
-        value: value.into_owned(),
-    })
+        .get_property(&PropertyKey::Rw(RwPropertyKey::HintInferencePrecision))
+        .map(std::borrow::Cow::into_owned);
+    read_precision(value, "a compiled model's INFERENCE_PRECISION_HINT")
+}
+
+/// An `INFERENCE_PRECISION_HINT` value as OpenVINO returned it (`what` names whose), read as a
+/// [`Precision`].
+pub(super) fn read_precision(
+    value: Result<String, openvino::InferenceError>,
+    what: &'static str,
+) -> Result<Precision, EngineError> {
+    let value = value.map_err(|source| EngineError::Setup {
+        what: format!("reading {what}"),
+        source,
+    })?;
+    Precision::from_openvino(&value).ok_or(EngineError::Property { what, value })
 }
 
 /// The precision asked for, the CPU, and what the compiled models really run in.

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use openvino::{Core, DeviceType, PropertyKey, RwPropertyKey};
 
-use super::device::{compiled_precision, Device, Precision, PrecisionReport};
+use super::device::{compiled_precision, read_precision, Device, Precision, PrecisionReport};
 use super::EngineError;
 
 /// File name of the OpenVINO C library in the 2026.4 wheel.
@@ -64,12 +64,7 @@ impl Runtime {
             move |source| EngineError::Setup { what, source }
         };
         let cpu = DeviceType::CPU;
-        core.set_property(
-            &cpu,
-            &RwPropertyKey::HintInferencePrecision,
-            options.precision.as_openvino(),
-        )
-        .map_err(setup("inference precision"))?;
+        set_hint(&mut core, options.precision)?;
         // One stream: each utterance is a chain of small latency-bound inferences.
         core.set_property(&cpu, &RwPropertyKey::NumStreams, "1")
             .map_err(setup("streams"))?;
@@ -165,17 +160,6 @@ impl Runtime {
                 source,
             })?;
         let read = started.elapsed();
-        let set_hint = |core: &mut Core, p: Precision| {
-            core.set_property(
-                &DeviceType::CPU,
-                &RwPropertyKey::HintInferencePrecision,
-                p.as_openvino(),
-            )
-            .map_err(|source| EngineError::Setup {
-                what: "inference precision".into(),
-                source,
-            })
-        };
         if let Some(p) = precision {
             set_hint(&mut core, p)?;
         }
@@ -200,21 +184,26 @@ impl Runtime {
     }
 }
 
+/// Sets the inference precision models compile with from now on.
+fn set_hint(core: &mut Core, precision: Precision) -> Result<(), EngineError> {
+    core.set_property(
+        &DeviceType::CPU,
+        &RwPropertyKey::HintInferencePrecision,
+        precision.as_openvino(),
+    )
+    .map_err(|source| EngineError::Setup {
+        what: "inference precision".into(),
+        source,
+    })
+}
+
 /// The inference precision the core's CPU plugin settled on for the configured hint.
 fn hint(core: &Core) -> Result<Precision, EngineError> {
-    let value = core
-        .get_property(
-            &DeviceType::CPU,
-            &PropertyKey::Rw(RwPropertyKey::HintInferencePrecision),
-        )
-        .map_err(|source| EngineError::Setup {
-            what: "reading the inference precision back".into(),
-            source,
-        })?;
-    Precision::from_openvino(&value).ok_or(EngineError::Property {
-        what: "the CPU plugin's INFERENCE_PRECISION_HINT",
-        value,
-    })
+    let value = core.get_property(
+        &DeviceType::CPU,
+        &PropertyKey::Rw(RwPropertyKey::HintInferencePrecision),
+    );
+    read_precision(value, "the CPU plugin's INFERENCE_PRECISION_HINT")
 }
 
 /// Loads the OpenVINO C library from `path` (a second load is a no-op).
