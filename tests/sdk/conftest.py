@@ -49,6 +49,9 @@ LOG_DIR = TARGET / "sdk-tests"
 START_TIMEOUT = float(os.environ.get("SDK_START_TIMEOUT", "600"))
 # Every request of the suite has a timeout; synthesis of the tiny model takes well under a second.
 HTTP_TIMEOUT = 20.0
+# A retry after watch lost an answer may wait for watch to start the function process again
+# (a debug build loading its models takes several seconds on a 2-core machine).
+RETRY_TIMEOUT = 90.0
 # Requests retried because watch lost an answer (see the module docstring).
 WATCH_FLAKES: list[str] = []
 # (title, text) sections a test wants shown after the run even when it passes (e.g. transcripts).
@@ -121,15 +124,16 @@ def http(method: str, url: str, body=None, headers=None, timeout: float = HTTP_T
         headers.setdefault("Content-Type", "application/json")
     for attempt in (1, 2):
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        wait = timeout if attempt == 1 else max(timeout, RETRY_TIMEOUT)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with urllib.request.urlopen(request, timeout=wait) as response:
                 return Reply(
                     response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
                 )
         except urllib.error.HTTPError as error:
             reply = Reply(error.code, {k.lower(): v for k, v in error.headers.items()}, error.read())
             if attempt == 1 and is_watch_problem(reply.status, reply.body):
-                note_watch_flake(f"{method} {url}: watch's 500")
+                note_watch_flake(f"{method} {url}: watch's 500 {reply.body[:300]!r}")
                 continue
             return reply
         except (TimeoutError, socket.timeout) as error:
@@ -140,7 +144,17 @@ def http(method: str, url: str, body=None, headers=None, timeout: float = HTTP_T
 
 
 class WatchFlakeRetry(httpx2.HTTPTransport):
-    """The SDK's transport, retrying once on watch's own 500 or on a read timeout."""
+    """The SDK's transport, retrying once on watch's own 500 or on a read timeout.
+
+    The retry waits up to RETRY_TIMEOUT: watch may be starting the function process again.
+    """
+
+    def retry(self, request):
+        request.extensions = {
+            **request.extensions,
+            "timeout": dict.fromkeys(("connect", "read", "write", "pool"), RETRY_TIMEOUT),
+        }
+        return super().handle_request(request)
 
     def handle_request(self, request):
         what = f"{request.method} {request.url}"
@@ -148,13 +162,13 @@ class WatchFlakeRetry(httpx2.HTTPTransport):
             response = super().handle_request(request)
         except httpx2.ReadTimeout:
             note_watch_flake(f"{what}: no answer in time")
-            return super().handle_request(request)
+            return self.retry(request)
         if response.status_code == 500:
             body = response.read()
             if is_watch_problem(500, body):
                 response.close()
-                note_watch_flake(f"{what}: watch's 500")
-                return super().handle_request(request)
+                note_watch_flake(f"{what}: watch's 500 {body[:300]!r}")
+                return self.retry(request)
         return response
 
 
