@@ -42,6 +42,7 @@ fn engine() -> &'static Piper {
             precision: Precision::F32,
             threads: None,
             cache_dir: None,
+            cache_seed: None,
             cpu_runtime_cache: None,
         })
         .expect("runtime");
@@ -232,6 +233,7 @@ fn the_voice_runs_in_f32_whatever_precision_is_asked_and_every_noisy_inference_s
             precision: asked,
             threads: None,
             cache_dir: None,
+            cache_seed: None,
             cpu_runtime_cache: None,
         })
         .expect("runtime");

@@ -34,6 +34,7 @@ fn runtime(precision: Precision) -> Arc<Runtime> {
             precision,
             threads: None,
             cache_dir: None,
+            cache_seed: None,
             cpu_runtime_cache: None,
         })
         .expect("runtime"),

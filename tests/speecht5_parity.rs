@@ -53,6 +53,7 @@ fn engine() -> &'static SpeechT5 {
                 precision: Precision::F32,
                 threads: None,
                 cache_dir: None,
+                cache_seed: None,
                 cpu_runtime_cache: None,
             })
             .expect("runtime"),
@@ -255,6 +256,7 @@ fn the_compiled_model_cache_folder_is_filled() {
             precision: Precision::F32,
             threads: None,
             cache_dir: Some(dir.clone()),
+            cache_seed: None,
             cpu_runtime_cache: None,
         })
         .unwrap(),

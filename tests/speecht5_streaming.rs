@@ -56,6 +56,7 @@ fn load(model: &std::path::Path, threads: Option<u32>) -> SpeechT5 {
             precision: Precision::F32,
             threads,
             cache_dir: None,
+            cache_seed: None,
             cpu_runtime_cache: None,
         })
         .expect("runtime"),

@@ -67,6 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         precision: args.precision,
         threads: args.threads,
         cache_dir: None,
+        cache_seed: None,
         cpu_runtime_cache: None,
     })?);
     let engine = SpeechT5::load(&runtime, &args.model_dir, 1)?;

@@ -28,8 +28,9 @@ pub const LAMBDA_STREAMED_LIMIT: usize = 200 * 1024 * 1024;
 )]
 pub struct Config {
     /// Configuration file (TOML): models, names, voice tables, limits. Relative model folders in
-    /// it are relative to the file.
-    #[arg(long, env = "TTS_CONFIG", default_value_os_t = PathBuf::from(REPO).join("function/tts.toml"))]
+    /// it are relative to the file. Default: `tts.toml` beside the executable (as the Lambda
+    /// package ships it), else the repository's `function/tts.toml`.
+    #[arg(long, env = "TTS_CONFIG", default_value_os_t = default_config())]
     pub config: PathBuf,
 
     /// Path of OpenVINO's C library. Default: `openvino/lib/` beside the executable, else
@@ -53,6 +54,12 @@ pub struct Config {
     /// Folder for OpenVINO's compiled-model cache (speeds up later cold starts). Default: none.
     #[arg(long, env = "TTS_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    /// Compiled models shipped read-only with the package (`function/package.sh --ship-cache`),
+    /// linked into the cache folder at start: OpenVINO uses the one made for this CPU and
+    /// compiles otherwise. Default: `/opt/openvino-cache` when it exists.
+    #[arg(long, env = "TTS_CACHE_SEED", default_value_os_t = PathBuf::from("/opt/openvino-cache"))]
+    pub cache_seed: PathBuf,
 
     /// Entries of OpenVINO's per-shape CPU kernel cache (`CPU_RUNTIME_CACHE_CAPACITY`; default:
     /// OpenVINO's own, 5000). The decoder's shapes change at every step; 0 makes steps 2–3×
@@ -221,6 +228,7 @@ impl Config {
             precision: self.precision,
             threads: self.threads,
             cache_dir: self.cache_dir.clone(),
+            cache_seed: Some(self.cache_seed.clone()).filter(|dir| dir.is_dir()),
             cpu_runtime_cache: self.cpu_runtime_cache,
         }
     }
@@ -299,6 +307,15 @@ impl Config {
             },
         })
     }
+}
+
+/// `tts.toml` beside the executable when there is one, else the repository's.
+fn default_config() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("tts.toml")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| normalize_path(&Path::new(REPO).join("function/tts.toml")))
 }
 
 fn default_openvino_lib() -> PathBuf {

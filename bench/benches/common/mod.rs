@@ -200,6 +200,7 @@ impl Settings {
                     precision: self.precision,
                     threads: self.threads,
                     cache_dir: None,
+                    cache_seed: None,
                     cpu_runtime_cache: None,
                 })
                 .unwrap_or_else(|e| {

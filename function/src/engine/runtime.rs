@@ -27,6 +27,10 @@ pub struct RuntimeOptions {
     pub threads: Option<u32>,
     /// Folder for OpenVINO's compiled-model cache; `None` disables it.
     pub cache_dir: Option<PathBuf>,
+    /// A read-only folder of compiled models shipped with the package: its blobs are linked into
+    /// `cache_dir` at start (OpenVINO picks the one made for this CPU, if any, and compiles
+    /// otherwise). Ignored without `cache_dir`.
+    pub cache_seed: Option<PathBuf>,
     /// Entries in the CPU plugin's per-shape kernel cache (`CPU_RUNTIME_CACHE_CAPACITY`); `None`
     /// keeps OpenVINO's default (5000). The decoder's shapes change at every step.
     pub cpu_runtime_cache: Option<u32>,
@@ -89,6 +93,10 @@ impl Runtime {
                 path: dir.clone(),
                 reason: format!("cannot create the compiled-model cache folder: {e}"),
             })?;
+            if let Some(seed) = &options.cache_seed {
+                let linked = seed_cache(seed, dir);
+                tracing::debug!(seed = %seed.display(), linked, "compiled-model cache seeded");
+            }
             core.set_property(&cpu, &RwPropertyKey::CacheDir, &dir.to_string_lossy())
                 .map_err(setup("cache folder"))?;
         }
@@ -182,6 +190,23 @@ impl Runtime {
         );
         Ok((compiled, runs))
     }
+}
+
+/// Links every file of `seed` that `cache` lacks into `cache` (a symbolic link: nothing is
+/// copied); returns how many. A seed that cannot be read seeds nothing: the cache then fills as
+/// models compile, as it would without one.
+fn seed_cache(seed: &Path, cache: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(seed) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_file())
+        .filter(|e| {
+            let target = cache.join(e.file_name());
+            !target.exists() && std::os::unix::fs::symlink(e.path(), target).is_ok()
+        })
+        .count()
 }
 
 /// Sets the inference precision models compile with from now on.

@@ -113,7 +113,7 @@ impl Piper {
                 ),
             })?;
         // Always f32: see PRECISION_REASON.
-        let (mut model, precision) = runtime.compile_in(&folder.onnx, Precision::F32)?;
+        let (mut model, precision) = runtime.compile_in(&folder.model, Precision::F32)?;
         let requested = runtime.options().precision;
         if requested != Precision::F32 {
             tracing::warn!(
@@ -121,7 +121,7 @@ impl Piper {
                 "the Piper voice runs in f32, not {requested}: {PRECISION_REASON}"
             );
         }
-        check_signature(&model, &folder.onnx, &INPUTS, &OUTPUTS, FIX)?;
+        check_signature(&model, &folder.model, &INPUTS, &OUTPUTS, FIX)?;
         let first = model.create_infer_request().map_err(infer(STAGE))?;
         let name = folder.voice_name();
         let info = ModelInfo {

@@ -1,6 +1,7 @@
 //! The on-disk layout of a Piper voice as Piper publishes it: `<name>.onnx` (the VITS model) beside
-//! `<name>.onnx.json` (sample rate, eSpeak voice, inference scales, phoneme id map). Owns finding
-//! and reading those two files.
+//! `<name>.onnx.json` (sample rate, eSpeak voice, inference scales, phoneme id map), or the same
+//! model converted to OpenVINO IR (`<name>.xml` + `<name>.bin`, as `function/package.sh` ships it:
+//! it reads faster) beside the same `.onnx.json`. Owns finding and reading those files.
 
 use std::path::{Path, PathBuf};
 
@@ -14,8 +15,8 @@ pub const INSTALL_HINT: &str = "install the default voice with `bash function/sc
 /// A Piper voice folder, checked.
 #[derive(Debug)]
 pub struct VoiceFolder {
-    /// The ONNX model.
-    pub onnx: PathBuf,
+    /// The model: `<name>.xml` (OpenVINO IR, preferred when present) or `<name>.onnx`.
+    pub model: PathBuf,
     /// The parsed `.onnx.json`.
     pub config: VoiceConfig,
     /// The whole `.onnx.json`, for the phoneme id map.
@@ -103,8 +104,21 @@ impl VoiceFolder {
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "onnx") && p.is_file())
             .collect();
+        // An IR export of the voice stands in for its `.onnx` (or is the only copy).
+        for ir in std::fs::read_dir(dir)
+            .map_err(|e| fail(format!("cannot list: {e}")))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xml") && p.is_file())
+        {
+            let onnx = ir.with_extension("onnx");
+            if PathBuf::from(format!("{}.json", onnx.display())).is_file() {
+                models.retain(|m| *m != onnx);
+                models.push(ir);
+            }
+        }
         models.sort();
-        let onnx = match models.as_slice() {
+        let model = match models.as_slice() {
             [one] => one.clone(),
             [] => {
                 return Err(fail(format!(
@@ -113,12 +127,19 @@ impl VoiceFolder {
             }
             many => {
                 return Err(fail(format!(
-                    "{} .onnx files; a Piper voice folder holds one",
+                    "{} voices (.onnx or IR .xml files); a Piper voice folder holds one",
                     many.len()
                 )))
             }
         };
-        let json_path = PathBuf::from(format!("{}.json", onnx.display()));
+        if model.extension().is_some_and(|e| e == "xml") && !model.with_extension("bin").is_file() {
+            return Err(fail(format!(
+                "{} has no {} beside it (an OpenVINO IR is the .xml and its .bin)",
+                model.display(),
+                model.with_extension("bin").display()
+            )));
+        }
+        let json_path = PathBuf::from(format!("{}.json", model.with_extension("onnx").display()));
         let text = std::fs::read_to_string(&json_path).map_err(|e| {
             fail(format!(
                 "{} is missing or unreadable ({e}); Piper voices ship it beside the .onnx",
@@ -145,16 +166,16 @@ impl VoiceFolder {
             return Err(fail("audio.sample_rate is 0".into()));
         }
         Ok(Self {
-            onnx,
+            model,
             config,
             raw_config,
         })
     }
 
-    /// The voice's name: its dataset, else the file name without `.onnx`.
+    /// The voice's name: its dataset, else the file name without `.onnx` (or `.xml`).
     pub fn voice_name(&self) -> String {
         self.config.dataset.clone().unwrap_or_else(|| {
-            self.onnx
+            self.model
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "default".into())
@@ -210,5 +231,30 @@ mod tests {
         let err = VoiceFolder::open(&folder_with(&[("v.onnx", "x"), ("v.onnx.json", &multi)]))
             .unwrap_err();
         assert!(err.to_string().contains("single-speaker"), "{err}");
+    }
+
+    #[test]
+    fn an_ir_export_beside_the_onnx_is_preferred_and_needs_its_bin() {
+        let both = folder_with(&[
+            ("v.onnx", "x"),
+            ("v.xml", "x"),
+            ("v.bin", "x"),
+            ("v.onnx.json", CONFIG),
+        ]);
+        assert_eq!(VoiceFolder::open(&both).unwrap().model, both.join("v.xml"));
+        let ir_only = folder_with(&[("v.xml", "x"), ("v.bin", "x"), ("v.onnx.json", CONFIG)]);
+        assert_eq!(
+            VoiceFolder::open(&ir_only).unwrap().model,
+            ir_only.join("v.xml")
+        );
+        let err = VoiceFolder::open(&folder_with(&[("v.xml", "x"), ("v.onnx.json", CONFIG)]))
+            .unwrap_err();
+        assert!(err.to_string().contains("v.bin"), "{err}");
+        // An .xml that is not a voice (no .onnx.json of its name) is not taken for one.
+        let other = folder_with(&[("v.onnx", "x"), ("v.onnx.json", CONFIG), ("notes.xml", "x")]);
+        assert_eq!(
+            VoiceFolder::open(&other).unwrap().model,
+            other.join("v.onnx")
+        );
     }
 }
