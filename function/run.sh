@@ -15,12 +15,8 @@ function/scripts/setup-espeak.sh
 function/scripts/setup-piper.sh
 # eSpeak NG (GPL-3.0) runs in its own process, beside bootstrap in target/release.
 cargo build --release --quiet --package espeak-phonemes
+function/scripts/setup-cargo-lambda.sh
 tools="$repo/.venv-tools"
-if [[ ! -x "$tools/bin/cargo-lambda" ]]; then
-  echo "Installing cargo-lambda (PyPI) into $tools ..."
-  python3 -m venv "$tools"
-  "$tools/bin/pip" install --quiet "cargo-lambda==1.9.2"
-fi
 export PATH="$tools/bin:$PATH"
 # The streaming runner (like a function URL with InvokeMode RESPONSE_STREAM): stream_format works.
 export TTS_INVOKE_MODE=${TTS_INVOKE_MODE:-RESPONSE_STREAM}

@@ -37,6 +37,15 @@ cargo build --quiet --package espeak-phonemes
 timeout --kill-after=30 1200 .venv-sdk/bin/python -m pytest tests/sdk -p no:cacheprovider \
   -o console_output_style=classic -rfE --tb=short -q
 
+echo "== the Lambda package (function/package.sh) and its deployment (tests/deploy) =="
+function/package.sh
+# The templates: cfn-lint, sam validate --lint, sam build of the zip way (offline).
+tests/deploy/sam.sh
+# The package's ELF files against provided.al2023's glibc, and the packaged bootstrap run as Lambda
+# runs it (mount namespace, env -i, cargo lambda watch --only-lambda-apis), all six formats.
+PATH="$PWD/.venv-tools/bin:$PATH" timeout --kill-after=30 600 .venv-sdk/bin/python -m pytest tests/deploy \
+  -p no:cacheprovider -o console_output_style=classic -rfE --tb=short -q
+
 echo "== benchmark suite, smoke (bench/run.sh --smoke) =="
 bench/run.sh --smoke
 out=${TTS_BENCH_OUT:-target/bench-report}

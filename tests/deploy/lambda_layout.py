@@ -230,14 +230,15 @@ def mapped_files(pid: int) -> dict[int, set[str]]:
 
 
 def foreign_files(maps: dict[int, set[str]]) -> list[str]:
-    """Mapped files that are neither the package's, /tmp's (the compiled-model cache), glibc's, nor
-    kernel-provided."""
+    """Mapped files that are neither the package's, /tmp's (the compiled-model cache), glibc's
+    (libraries, locale data), nor kernel-provided."""
     bad = []
     for files in maps.values():
         for f in files:
             if f.startswith(("/var/task/", "/opt/", "/tmp/", "/dev/", "/memfd:", "/SYSV")):
                 continue
-            if Path(f).name in GLIBC:
+            # glibc's own libraries and its locale data (eSpeak NG sets a UTF-8 locale).
+            if Path(f).name in GLIBC or f.startswith("/usr/lib/locale/") or "/gconv/" in f:
                 continue
             bad.append(f)
     return sorted(set(bad))

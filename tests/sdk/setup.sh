@@ -23,10 +23,6 @@ if [[ ! -x "$venv/bin/python" || ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]
   echo "$want" >"$stamp"
 fi
 
+"$repo/function/scripts/setup-cargo-lambda.sh"
 tools="$repo/.venv-tools"
-if [[ ! -x "$tools/bin/cargo-lambda" ]]; then
-  echo "Installing cargo-lambda (PyPI) into $tools ..."
-  python3 -m venv "$tools"
-  "$tools/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==1.9.2"
-fi
 echo "SDK suite ready: $("$venv/bin/python" -c 'import openai, pocketsphinx; from importlib.metadata import version; print("openai", openai.__version__, "pocketsphinx", version("pocketsphinx"))'), $("$tools/bin/cargo-lambda" lambda --version 2>/dev/null || echo cargo-lambda), $(ffprobe -version | head -1 | cut -d' ' -f1-3)"

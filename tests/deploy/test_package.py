@@ -1,0 +1,190 @@
+"""The Lambda package (`function/package.sh`) runs on Lambda's OS unchanged.
+
+- Every ELF file in it needs at most GLIBC_2.34 / GLIBCXX_3.4.29 (provided.al2023's glibc and
+  gcc 11's libstdc++), read with binutils' `readelf` (its version-needs table), and every
+  DT_NEEDED library is in the package or is glibc's.
+- The packaged bootstrap, unpacked into /var/task and /opt and started with Lambda's environment
+  only (tests/deploy/lambda_layout.py: mount namespace, `env -i`, `cargo lambda watch
+  --only-lambda-apis`), answers the function URL path with speech in all six formats, buffered
+  (BUFFERED invoke mode) and streamed (RESPONSE_STREAM), decoded back by ffmpeg; AAC included.
+- It loaded nothing from the build tree or the host beyond glibc: its and its eSpeak NG helper's
+  mapped files are the package's, /tmp's or glibc's, the C++ runtime is the package's own, and the
+  repository is an empty folder from where the function stands.
+
+Run by tests/run.sh after function/package.sh; needs root (mount namespaces), ffmpeg, cargo-lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import lambda_layout as layout  # noqa: E402
+
+FORMATS = ["mp3", "opus", "aac", "flac", "wav", "pcm"]
+TEXT = "The package runs as Lambda runs it. Every format decodes, streamed or whole."
+
+
+def version_key(v: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in v.split("."))
+
+
+def elf_files(root: Path) -> list[Path]:
+    files = []
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            with path.open("rb") as f:
+                if f.read(4) == b"\x7fELF":
+                    files.append(path)
+    return files
+
+
+def readelf(*args) -> str:
+    return subprocess.run(["readelf", "-W", *args], check=True, capture_output=True, text=True).stdout
+
+
+def needed_versions(path: Path) -> dict[str, set[str]]:
+    """The version-needs table (.gnu.version_r): library -> versions required from it."""
+    needs: dict[str, set[str]] = {}
+    current = None
+    for line in readelf("-V", str(path)).splitlines():
+        m = re.search(r"File: (\S+)", line)
+        if m:
+            current = m.group(1)
+            needs.setdefault(current, set())
+            continue
+        m = re.search(r"Name: (\S+)", line)
+        if m and current and "Version needs section" not in line:
+            needs[current].add(m.group(1))
+    return needs
+
+
+def dt_needed(path: Path) -> list[str]:
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", readelf("-d", str(path)))
+
+
+def soname(path: Path) -> str | None:
+    m = re.search(r"\(SONAME\)\s+Library soname: \[([^\]]+)\]", readelf("-d", str(path)))
+    return m.group(1) if m else None
+
+
+@pytest.fixture(scope="session")
+def package() -> Path:
+    if not (layout.PACKAGE / "function.zip").is_file():
+        pytest.fail(f"no package in {layout.PACKAGE}: run function/package.sh first")
+    return layout.PACKAGE
+
+
+def test_every_elf_file_needs_at_most_glibc_2_34_and_finds_its_libraries(package):
+    files = elf_files(package / "task") + elf_files(package / "opt")
+    names = {p.name for p in files} | {s for p in files if (s := soname(p))}
+    assert any(p.name == "bootstrap" for p in files) and len(files) >= 12, files
+    problems = []
+    for path in files:
+        rel = path.relative_to(package)
+        for lib, versions in needed_versions(path).items():
+            for v in versions:
+                family, _, number = v.partition("_")
+                limit = {"GLIBC": "2.34", "GLIBCXX": "3.4.29", "CXXABI": "1.3.13"}.get(family)
+                if limit and re.fullmatch(r"[\d.]+", number) and version_key(number) > version_key(limit):
+                    problems.append(f"{rel}: needs {v} from {lib} (Lambda's provided.al2023 has {family}_{limit})")
+        for lib in dt_needed(path):
+            if lib not in layout.GLIBC and lib not in names:
+                problems.append(f"{rel}: needs {lib}, which is neither in the package nor glibc's")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def lambda_root(package):
+    with tempfile.TemporaryDirectory(prefix="tts-lambda-") as tmp:
+        tmp = Path(tmp)
+        root = layout.unpack(package, tmp / "root")
+        watch = layout.Watch(tmp / "watch.log")
+        try:
+            yield root, watch, tmp
+        finally:
+            watch.stop()
+
+
+def start(lambda_root, invoke_mode: str):
+    root, watch, tmp = lambda_root
+    log = tmp / f"function-{invoke_mode}.log"
+    env = layout.lambda_env(watch.runtime_api, extra={"TTS_INVOKE_MODE": invoke_mode})
+    process = layout.start_function(root, env, log)
+    layout.wait_ready(watch.port, process, log)
+    return process, watch, log
+
+
+def decoded_seconds(path: Path, fmt: str, rate: int) -> tuple[str, float]:
+    """(codec, seconds) as ffprobe names the codec and ffmpeg decodes the samples."""
+    if fmt == "pcm":
+        return "pcm_s16le", path.stat().st_size / 2 / rate
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    )
+    codec = json.loads(probe.stdout)["streams"][0]["codec_name"]
+    pcm = subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(rate), "-"],
+        check=True, capture_output=True,
+    ).stdout
+    return codec, len(pcm) / 2 / rate
+
+
+CODECS = {"mp3": "mp3", "opus": "opus", "aac": "aac", "flac": "flac", "wav": "pcm_s16le", "pcm": "pcm_s16le"}
+
+
+@pytest.mark.parametrize("invoke_mode", ["BUFFERED", "RESPONSE_STREAM"])
+def test_the_packaged_function_speaks_every_format_through_the_url_path(lambda_root, invoke_mode, tmp_path):
+    process, watch, log = start(lambda_root, invoke_mode)
+    try:
+        streamed = invoke_mode == "RESPONSE_STREAM"
+        durations = {}
+        for fmt in FORMATS:
+            body = {"model": "tts-1", "input": TEXT, "voice": "alloy", "response_format": fmt}
+            if streamed:
+                body["stream_format"] = "audio"
+            status, headers, audio, first, total = layout.request(watch.port, "POST", "/v1/audio/speech", body)
+            assert status == 200, (fmt, status, audio[:300])
+            path = tmp_path / f"speech.{fmt}"
+            path.write_bytes(audio)
+            rate = int(headers.get("x-audio-sample-rate", "24000"))
+            codec, seconds = decoded_seconds(path, fmt, rate)
+            assert codec == CODECS[fmt], (fmt, codec)
+            durations[fmt] = seconds
+            if not streamed:
+                # The whole answer says how long it is: the decoded audio agrees (encoder
+                # priming and padding at most ~0.15 s).
+                said = float(headers["x-audio-duration-seconds"])
+                assert abs(seconds - said) < 0.15, (fmt, seconds, said)
+            else:
+                assert "x-audio-duration-seconds" not in headers, headers
+                assert first is not None and first < total, (fmt, first, total)
+        # The noise of the voice changes durations a little from request to request.
+        assert all(2.0 < s < 9.0 for s in durations.values()), durations
+        assert max(durations.values()) < 1.3 * min(durations.values()), durations
+
+        # What the function and its eSpeak NG helper really loaded.
+        maps = layout.mapped_files(process.pid)
+        assert len(maps) >= 2, f"expected bootstrap and its eSpeak NG helper, got {maps.keys()}"
+        everything = set().union(*maps.values())
+        assert not layout.foreign_files(maps), layout.foreign_files(maps)
+        assert "/opt/lib/libstdc++.so.6" in everything, sorted(everything)
+        assert "/opt/openvino/lib/libopenvino_intel_cpu_plugin.so" in everything
+        assert "/opt/espeak/lib/libespeak-ng.so.1" in everything
+        # The build tree, from where the function stands: an empty folder.
+        assert os.listdir(f"/proc/{process.pid}/root{layout.REPO}") == []
+        assert sorted(os.listdir(f"/proc/{process.pid}/root/var/task")) == ["bootstrap", "tts.toml"]
+    finally:
+        layout.stop(process)
+    text = log.read_text(errors="replace")
+    assert "pipeline ready" in text, text[-2000:]
+    assert "panicked" not in text, text[-3000:]
