@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The packaging command: builds what AWS Lambda runs, from pinned inputs, into one folder.
 #
-#   function/package.sh [--out DIR] [--no-aac] [--onnx] [--ship-cache] [--speecht5 DIR]
+#   function/package.sh [--out DIR] [--no-aac] [--ir] [--ship-cache] [--speecht5 DIR]
 #
 # Output (default <repo>/target/lambda-package, or $TTS_PACKAGE_DIR):
 #   task/         what Lambda unpacks in /var/task: `bootstrap` (glibc <= 2.34, as provided.al2023
@@ -9,8 +9,8 @@
 #   opt/          the layer, unpacked in /opt: lib/ (the C++ runtime: libstdc++ 6.0.28 and
 #                 libgcc_s from Debian 11's gcc 10, which need glibc <= 2.18), openvino/lib/ (only
 #                 the OpenVINO libraries the function loads), espeak/ (the eSpeak NG helper, its
-#                 library and English data), models/piper-joe/ (the voice, converted to OpenVINO
-#                 IR), licenses/
+#                 library and English data), models/piper-joe/ (the voice as Piper publishes it),
+#                 licenses/
 #   function.zip, layer.zip   the two as Lambda takes them (deterministic: sorted, fixed dates)
 #   image/        a container-image build context: Dockerfile (function/deploy/Dockerfile) with
 #                 task/ and opt/, for `docker build` or SAM's image template
@@ -18,8 +18,9 @@
 #
 #   --no-aac       leave the FDK AAC encoder out (its licence is not OSI-approved; `aac` then gets
 #                  a 400 naming the other formats)
-#   --onnx         ship the voice as Piper publishes it (.onnx, plus OpenVINO's ONNX frontend)
-#                  instead of the IR conversion (which loads faster)
+#   --ir           ship the voice converted to OpenVINO IR (openvino's read_model + save_model)
+#                  instead of the .onnx, and leave OpenVINO's ONNX frontend out. Measured here, it
+#                  does not start faster (README, Deploy: cold start), so it is not the default
 #   --ship-cache   also ship a compiled-model cache made on this machine (opt/openvino-cache): it
 #                  only helps where Lambda's CPU has the same brand string as this one
 #   --speecht5 DIR add a SpeechT5 export (optimum-intel folder) to the image tree only (a real
@@ -34,12 +35,12 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 out=${TTS_PACKAGE_DIR:-$repo/target/lambda-package}
-aac=1 ir=1 ship_cache=0 speecht5=
+aac=1 ir=0 ship_cache=0 speecht5=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) out=${2:?--out needs a folder}; shift ;;
     --no-aac) aac=0 ;;
-    --onnx) ir=0 ;;
+    --ir) ir=1 ;;
     --ship-cache) ship_cache=1 ;;
     --speecht5) speecht5=${2:?--speecht5 needs an export folder}; shift ;;
     -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
@@ -70,7 +71,7 @@ CXX_DEBS=(
   "gcc-10-base_10.2.1-6_amd64.deb be65535e94f95fbf04b104e8ab36790476f063374430f7dfc6c516cbe2d2cd1e"
 )
 # The OpenVINO libraries the function loads: the C API, the core, the CPU plugin, the IR frontend
-# (the ONNX one too with --onnx), TBB and hwloc (loaded by the CPU plugin for its thread pools).
+# (and the ONNX one, unless --ir), TBB and hwloc (loaded by the CPU plugin for its thread pools).
 OPENVINO_LIBS=(libopenvino_c.so.2641 libopenvino.so.2641 libopenvino_intel_cpu_plugin.so
   libopenvino_ir_frontend.so.2641 libtbb.so.12 libtbbbind_2_5.so.3 libtbbmalloc.so.2 libhwloc.so.15)
 ((ir)) || OPENVINO_LIBS+=(libopenvino_onnx_frontend.so.2641)
@@ -157,13 +158,7 @@ fi
 # Licences of what the package carries.
 lic="$opt/licenses"
 cp "$tmp/cxx/usr/share/doc/gcc-10-base/copyright" "$lic/libstdc++-gcc-runtime-exception.txt"
-mkdir -p "$lic/openvino"
-ov_lic="$repo/.venv-package/lib/python3.11/site-packages/openvino-$OPENVINO_VERSION.dist-info/licenses"
-if [[ -d "$ov_lic" ]]; then
-  cp -r "$ov_lic/." "$lic/openvino/"
-else
-  echo "OpenVINO $OPENVINO_VERSION: Apache-2.0 (https://github.com/openvinotoolkit/openvino/blob/master/LICENSE); TBB Apache-2.0; hwloc BSD-3-Clause." > "$lic/openvino/LICENSE"
-fi
+cp -r "$repo/.openvino/licenses" "$lic/openvino"
 cp "$voice/MODEL_CARD" "$lic/piper-joe-MODEL_CARD.txt"
 cat > "$lic/README.txt" <<EOF
 What this package carries, and under which licence:
@@ -211,6 +206,10 @@ if ((ship_cache)); then
   grep -q '^listening on' "$tmp/cache.log" || { cat "$tmp/cache.log" >&2; echo "package.sh: the packaged bootstrap did not start" >&2; exit 1; }
   ls "$opt/openvino-cache"/*.blob > /dev/null
 fi
+
+# Lambda runs the function as an unprivileged user: everything readable by all, directories and
+# executables searchable (OpenVINO's cache blobs are written 0440, for one).
+chmod -R u=rwX,go=rX "$task" "$opt"
 
 step "zips"
 python3 - "$out" <<'PY'

@@ -30,7 +30,11 @@ source "$repo/function/scripts/wheel.sh"
 dest=${1:-$repo/.openvino}
 stamp="$dest/lib/.installed-$VERSION"
 
-if [[ -f "$stamp" ]]; then
+# The wheel's licence files go beside the libraries (function/package.sh ships them).
+LICENSES=(LICENSE licensing/onednn_third-party-programs.txt licensing/onetbb_third-party-programs.txt
+  licensing/runtime-third-party-programs.txt)
+
+if [[ -f "$stamp" && -f "$dest/licenses/LICENSE" ]]; then
   echo "OpenVINO $VERSION runtime already in $dest/lib"
   exit 0
 fi
@@ -46,10 +50,13 @@ echo "Downloading the openvino $VERSION wheel from PyPI ..."
 fetch_wheel "$tmp" "$WHEEL" "$SHA256" --platform manylinux_2_28_x86_64 --python-version 3.11 \
   --implementation cp "openvino==$VERSION"
 
-rm -rf "$dest/lib"
+rm -rf "$dest/lib" "$dest/licenses"
 members=()
 for name in "${LIBS[@]}"; do
   members+=("openvino/libs/$name=lib/$name")
+done
+for name in "${LICENSES[@]}"; do
+  members+=("openvino-$VERSION.dist-info/licenses/$name=licenses/$(basename "$name")")
 done
 extract_wheel "$tmp/$WHEEL" "$dest" "${members[@]}"
 touch "$stamp"

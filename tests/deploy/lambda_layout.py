@@ -7,7 +7,8 @@ provided.al2023 runtime does:
 - in its own mount namespace (`unshare -m`, root), where the unpacked folders are mounted
   read-only at /var/task and /opt, /tmp is an empty tmpfs, and the repository (the build tree)
   is covered by an empty tmpfs: whatever the binary's fallbacks say, it cannot reach the tree;
-- with an empty environment (`env -i`) plus only the variables Lambda sets for a custom runtime
+- as an unprivileged user (uid 993, Lambda's sbx_user1051), with an empty environment
+  (`env -i`) plus only the variables Lambda sets for a custom runtime
   (LD_LIBRARY_PATH, PATH, LAMBDA_TASK_ROOT, AWS_LAMBDA_*, ...) and the template's variables;
 - against `cargo lambda watch --only-lambda-apis`, the Lambda runtime API emulator, which also
   serves the function URL path `/lambda-url/_/...`.
@@ -48,6 +49,8 @@ TEMPLATE_ENV = {
     "TTS_CACHE_DIR": "/tmp/openvino-cache",
     "RUST_LOG": "info",
 }
+# The user and group Lambda runs a function as (sbx_user1051).
+LAMBDA_UID, LAMBDA_GID = 993, 990
 # glibc's own files: the only host libraries the function may load (Lambda's OS has them).
 GLIBC = {"libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", "ld-linux-x86-64.so.2"}
 
@@ -154,6 +157,7 @@ def start_function(root: Path, env: dict[str, str], log: Path, tmp_dir: Path | N
     lines = ["set -e"]
     if tmp_dir is not None:
         tmp_dir.mkdir(parents=True, exist_ok=True)
+        tmp_dir.chmod(0o1777)
         lines.append(f"mount --bind {shell(tmp_dir)} /mnt")
     lines += [
         # The build tree first (it may lie under /tmp), then Lambda's own folders.
@@ -166,7 +170,10 @@ def start_function(root: Path, env: dict[str, str], log: Path, tmp_dir: Path | N
         "mount -o remount,bind,ro /var/task",
         "mount --move /mnt /tmp" if tmp_dir is not None else "mount -t tmpfs -o size=1g tmpfs /tmp",
         "cd /var/task",
-        "exec env -i " + " ".join(shell(f"{k}={v}") for k, v in sorted(env.items())) + " /var/task/bootstrap",
+        # Lambda's unprivileged user (sbx_user1051), with Lambda's environment only.
+        f"exec setpriv --reuid={LAMBDA_UID} --regid={LAMBDA_GID} --clear-groups env -i "
+        + " ".join(shell(f"{k}={v}") for k, v in sorted(env.items()))
+        + " /var/task/bootstrap",
     ]
     return subprocess.Popen(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines)],
@@ -272,74 +279,84 @@ def init_line(log: Path) -> dict:
 
 
 def cold_start(args) -> None:
-    """Process start -> first full response, by phase, N starts per mode, medians."""
-    text = args.input
+    """Process start -> first full response, by phase, N starts per variant (package x mode),
+    medians. Variants alternate start by start (paired), so machine noise spreads over all."""
     modes = [m for m in args.modes.split(",") if m]
-    results = {}
+    packages = [Path(p) for p in (args.package or [PACKAGE])]
     with tempfile.TemporaryDirectory(prefix="tts-cold-") as tmp:
         tmp = Path(tmp)
-        root = unpack(PACKAGE, tmp / "root")
-        cache = tmp / "cache"
         watch = Watch(tmp / "watch.log")
         try:
-            if {"tmp-cache", "shipped-cache"} & set(modes):
-                # One start fills a /tmp cache; its blobs become the package's shipped cache too
-                # (what `function/package.sh --ship-cache` puts in /opt/openvino-cache).
-                process = start_function(root, lambda_env(watch.runtime_api), tmp / "prime.log", cache)
-                try:
-                    wait_ready(watch.port, process, tmp / "prime.log")
-                finally:
-                    stop(process)
-                seed = root / "opt/openvino-cache"
-                shutil.copytree(cache / "openvino-cache", seed, dirs_exist_ok=True)
-            runs = {m: [] for m in modes}
-            # Alternate the modes run by run (paired), so machine noise spreads over all of them.
-            for i in range(args.runs + 1):
-                for mode in modes:
-                    # no-cache: no TTS_CACHE_DIR. tmp-cache: the template's /tmp/openvino-cache,
-                    # kept from start to start (a /tmp that outlived the process: not a real cold
-                    # start on Lambda, whose /tmp starts empty). shipped-cache: an empty /tmp and
-                    # the blobs in /opt/openvino-cache (TTS_CACHE_SEED's default).
-                    log = tmp / f"fn-{mode}-{i}.log"
-                    env = lambda_env(watch.runtime_api, extra={"TTS_INVOKE_MODE": args.invoke_mode})
-                    if mode == "no-cache":
-                        del env["TTS_CACHE_DIR"]
-                    t0 = time.monotonic()
-                    process = start_function(root, env, log, cache if mode == "tmp-cache" else None)
+            variants = []
+            for n, package in enumerate(packages):
+                root = unpack(package, tmp / f"root{n}")
+                cache = tmp / f"cache{n}"
+                if {"tmp-cache", "shipped-cache"} & set(modes):
+                    # One start fills a /tmp cache; its blobs also become the package's shipped
+                    # cache (what `function/package.sh --ship-cache` puts in /opt/openvino-cache).
+                    process = start_function(root, lambda_env(watch.runtime_api), tmp / "prime.log", cache)
                     try:
-                        status, headers, body, first, total = request(
-                            watch.port, "POST", "/v1/audio/speech",
-                            {"model": "tts-1", "input": text, "voice": "alloy", "response_format": "wav"},
-                        )
-                        full = time.monotonic() - t0
-                        if status != 200:
-                            raise RuntimeError(f"{mode}: status {status}: {body[:300]!r}")
-                        fields = init_line(log)
+                        wait_ready(watch.port, process, tmp / "prime.log")
                     finally:
                         stop(process)
+                    shutil.copytree(cache / "openvino-cache", root / "opt/openvino-cache", dirs_exist_ok=True)
+                label = package.name if len(packages) > 1 else ""
+                variants += [(f"{label}:{m}" if label else m, m, root, cache) for m in modes]
+            runs = {v[0]: [] for v in variants}
+            for i in range(args.runs + 1):
+                for name, mode, root, cache in variants:
+                    runs_of = runs[name]
+                    measured = measure_start(watch, root, cache, mode, args, tmp / f"fn-{i}.log")
                     if i == 0:
-                        continue  # the first round warms the page cache and fills the /tmp cache
-                    runs[mode].append({
-                        "first_full_response_ms": full * 1e3,
-                        "runtime_ms": float(fields.get("runtime_ms", "nan")),
-                        "models_ms": float(fields.get("models_ms", "nan")),
-                        "init_ms": float(fields.get("load_ms", "nan")),
-                        "request_ms": total * 1e3,
-                        "processing_ms": float(headers.get("x-processing-seconds", "nan")) * 1e3,
-                    })
-                    print(f"{mode:>10} run {i}: first full response {full * 1e3:6.0f} ms "
-                          f"(runtime {runs[mode][-1]['runtime_ms']:.0f}, models {runs[mode][-1]['models_ms']:.0f}, "
-                          f"request {total * 1e3:.0f})", flush=True)
-            for mode, rs in runs.items():
-                results[mode] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
-                results[mode]["runs"] = len(rs)
+                        continue  # a first round warms the page cache
+                    runs_of.append(measured)
+                    print(f"{name:>24} run {i}: first full response {measured['first_full_response_ms']:6.0f} ms "
+                          f"(runtime {measured['runtime_ms']:.0f}, models {measured['models_ms']:.0f}, "
+                          f"request {measured['processing_ms']:.0f})", flush=True)
         finally:
             watch.stop()
+    results = {}
+    for name, rs in runs.items():
+        results[name] = {k: round(statistics.median(r[k] for r in rs), 1) for k in rs[0]}
+        results[name]["runs"] = len(rs)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    report = {"cpu": cpu, "cores": os.cpu_count(), "input": text, "invoke_mode": args.invoke_mode, "medians": results}
+    report = {"cpu": cpu, "cores": os.cpu_count(), "input": args.input, "invoke_mode": args.invoke_mode,
+              "packages": [str(p) for p in packages], "medians": results}
     print(json.dumps(report, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
+
+
+def measure_start(watch: Watch, root: Path, cache: Path, mode: str, args, log: Path) -> dict:
+    """One cold start: spawn, the first request (sent at once: watch queues it until the function
+    asks for work, as Lambda does), its whole answer.
+
+    no-cache: no TTS_CACHE_DIR. tmp-cache: the template's /tmp/openvino-cache kept from start to
+    start (a /tmp that outlived the process: on Lambda a new environment's /tmp starts empty).
+    shipped-cache: an empty /tmp, the blobs in /opt/openvino-cache (TTS_CACHE_SEED's default)."""
+    env = lambda_env(watch.runtime_api, extra={"TTS_INVOKE_MODE": args.invoke_mode})
+    if mode == "no-cache":
+        del env["TTS_CACHE_DIR"]
+    t0 = time.monotonic()
+    process = start_function(root, env, log, cache if mode == "tmp-cache" else None)
+    try:
+        status, headers, body, _first, _total = request(
+            watch.port, "POST", "/v1/audio/speech",
+            {"model": "tts-1", "input": args.input, "voice": "alloy", "response_format": "wav"},
+        )
+        full = time.monotonic() - t0
+        if status != 200:
+            raise RuntimeError(f"{mode}: status {status}: {body[:300]!r}")
+        fields = init_line(log)
+    finally:
+        stop(process)
+    return {
+        "first_full_response_ms": full * 1e3,
+        "runtime_ms": float(fields.get("runtime_ms", "nan")),
+        "models_ms": float(fields.get("models_ms", "nan")),
+        "init_ms": float(fields.get("load_ms", "nan")),
+        "processing_ms": float(headers.get("x-processing-seconds", "nan")) * 1e3,
+    }
 
 
 def main() -> None:
@@ -350,6 +367,8 @@ def main() -> None:
     cs.add_argument("--modes", default="no-cache,tmp-cache,shipped-cache", help="comma-separated: no-cache, tmp-cache, shipped-cache")
     cs.add_argument("--invoke-mode", default="RESPONSE_STREAM", choices=["RESPONSE_STREAM", "BUFFERED"])
     cs.add_argument("--input", default="Hello from Lambda.")
+    cs.add_argument("--package", action="append", help="package folder (repeatable: compared start by start); "
+                    "default $TTS_PACKAGE_DIR or target/lambda-package")
     cs.add_argument("--out", help="write the JSON report here")
     args = parser.parse_args()
     if args.command == "cold-start":

@@ -180,6 +180,9 @@ def test_the_packaged_function_speaks_every_format_through_the_url_path(lambda_r
         assert "/opt/lib/libstdc++.so.6" in everything, sorted(everything)
         assert "/opt/openvino/lib/libopenvino_intel_cpu_plugin.so" in everything
         assert "/opt/espeak/lib/libespeak-ng.so.1" in everything
+        # Lambda's unprivileged user, as on Lambda (nothing it needs may be root-only).
+        uid = Path(f"/proc/{process.pid}/status").read_text().split("Uid:")[1].split()[0]
+        assert int(uid) == layout.LAMBDA_UID, uid
         # The build tree, from where the function stands: an empty folder.
         assert os.listdir(f"/proc/{process.pid}/root{layout.REPO}") == []
         assert sorted(os.listdir(f"/proc/{process.pid}/root/var/task")) == ["bootstrap", "tts.toml"]
