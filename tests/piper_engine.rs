@@ -254,3 +254,36 @@ fn the_voice_runs_in_f32_whatever_precision_is_asked_and_every_noisy_inference_s
         }
     }
 }
+
+#[test]
+fn after_a_snapshot_restore_the_voice_is_compiled_again_and_a_lost_espeak_helper_restarted() {
+    // Its own engine: the shared one serves the other tests meanwhile.
+    let runtime = Runtime::new(RuntimeOptions {
+        library: openvino_lib(),
+        precision: Precision::F32,
+        threads: None,
+        cache_dir: None,
+        cache_seed: None,
+        cpu_runtime_cache: None,
+    })
+    .expect("runtime");
+    let espeak = espeak();
+    let piper = Piper::load(&runtime, &voice_dir(), 2, Arc::clone(&espeak)).expect("loads");
+    let piece = piper.prepare("Restored from a snapshot.").expect("prepare")[0].clone();
+    let before = piper.synthesize(&piece, "joe", 1.0).expect("before");
+    // A restore that lost the helper process: kill it, as a snapshot could not keep it.
+    let old = espeak.helper_id().expect("a helper runs");
+    std::process::Command::new("kill")
+        .args(["-9", &old.to_string()])
+        .status()
+        .expect("kill");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    piper.after_restore(&runtime).expect("after_restore");
+    let new = espeak.helper_id().expect("a helper runs again");
+    assert_ne!(old, new, "the helper was restarted by the restore hook");
+    let after = piper.synthesize(&piece, "joe", 1.0).expect("after");
+    // Same text, the recompiled model: speech of the same length within the noise's reach.
+    let (a, b) = (before.samples.len() as f64, after.samples.len() as f64);
+    assert!((a - b).abs() / a < 0.25, "{a} vs {b} samples");
+    assert!(after.samples.iter().any(|s| s.abs() > 0.1), "audible");
+}

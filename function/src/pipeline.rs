@@ -231,4 +231,38 @@ impl Pipeline {
     pub fn startup(&self) -> StartupTimings {
         self.startup
     }
+
+    /// Before a snapshot (Lambda SnapStart) is taken: one short utterance per model, so the
+    /// snapshot holds what a first inference sets up (the CPU plugin's kernels for its shapes)
+    /// and a restored copy answers its first request at warm speed.
+    pub fn before_snapshot(&self) -> Result<(), EngineError> {
+        for model in self.models.all() {
+            let started = Instant::now();
+            let pieces = model.engine.prepare("Warming up before the snapshot.")?;
+            if let Some(piece) = pieces.first() {
+                model.engine.synthesize(piece, &model.default_voice, 1.0)?;
+            }
+            tracing::info!(
+                model = %model.id,
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "warmed up before the snapshot"
+            );
+        }
+        Ok(())
+    }
+
+    /// After a restore from a snapshot: every engine renews what must not be shared between
+    /// restored copies ([`SpeechEngine::after_restore`]).
+    pub fn after_restore(&self) -> Result<(), EngineError> {
+        for model in self.models.all() {
+            let started = Instant::now();
+            model.engine.after_restore(&self.runtime)?;
+            tracing::info!(
+                model = %model.id,
+                ms = started.elapsed().as_secs_f64() * 1e3,
+                "renewed after the restore"
+            );
+        }
+        Ok(())
+    }
 }

@@ -114,6 +114,13 @@ pub trait SpeechEngine: Send + Sync {
     ) -> Result<Streamed, EngineError> {
         stream_whole(self, piece, voice, speed, stop, sink)
     }
+
+    /// Makes the engine fit to serve again after its process was restored from a snapshot
+    /// (Lambda SnapStart): whatever the snapshot froze that must differ from one restored copy
+    /// to the next (random state), or may not have survived (helper processes), is renewed.
+    fn after_restore(&self, _runtime: &Runtime) -> Result<(), EngineError> {
+        Ok(())
+    }
 }
 
 /// The streaming path of an engine (or a speed) that cannot do better than whole pieces:

@@ -72,6 +72,8 @@ pub struct Piper {
     config: VoiceConfig,
     ids: PhonemeIdMap,
     espeak: Arc<Espeak>,
+    /// The model file (`.onnx` or IR `.xml`), compiled again after a snapshot restore.
+    model_path: std::path::PathBuf,
     /// Locked only to create a new infer request, never during inference.
     model: Mutex<CompiledModel>,
     requests: Pool<InferRequest>,
@@ -138,6 +140,7 @@ impl Piper {
             config: folder.config,
             ids,
             espeak,
+            model_path: folder.model,
             model: Mutex::new(model),
             requests: Pool::new(slots, vec![first]),
         })
@@ -222,6 +225,23 @@ impl Piper {
 impl SpeechEngine for Piper {
     fn info(&self) -> &ModelInfo {
         &self.info
+    }
+
+    /// The voice's noise comes from OpenVINO's random nodes, whose state lives in the process: in
+    /// copies restored from one snapshot every request would draw the same noise as in every other
+    /// copy (measured by forking a process that had compiled the voice: equal outputs, even from
+    /// fresh infer requests; a model compiled again after the fork differs). So the model is
+    /// compiled again (from the compiled-model cache when there is one) and the idle requests
+    /// replaced; and eSpeak NG's helper is asked to phonemize once, which restarts it if the
+    /// restore lost it.
+    fn after_restore(&self, runtime: &Runtime) -> Result<(), EngineError> {
+        let (model, _) = runtime.compile_in(&self.model_path, Precision::F32)?;
+        *self.model.lock().unwrap_or_else(PoisonError::into_inner) = model;
+        self.requests.clear_idle();
+        self.espeak
+            .phonemize("restored", &self.config.espeak.voice)
+            .map_err(|e| EngineError::Phonemizer(e.to_string()))?;
+        Ok(())
     }
 
     /// The function's normalizer writes numbers, money, dates, units and abbreviations out as
