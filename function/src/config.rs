@@ -75,6 +75,15 @@ pub struct Config {
     #[arg(long, env = "TTS_INVOKE_MODE", value_enum, default_value_t = InvokeMode::Buffered)]
     pub invoke_mode: InvokeMode,
 
+    /// CloudWatch Embedded Metric Format records on stdout (one per speech request, one for the
+    /// start-up): `auto` writes them inside Lambda only, `emf` always, `off` never.
+    #[arg(long, env = "TTS_METRICS", value_enum, default_value_t = MetricsMode::Auto)]
+    pub metrics: MetricsMode,
+
+    /// CloudWatch namespace of those metrics.
+    #[arg(long, env = "TTS_METRICS_NAMESPACE", default_value = "TTS")]
+    pub metrics_namespace: String,
+
     /// Address of the local HTTP server (ignored inside Lambda).
     #[arg(long, env = "TTS_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -189,6 +198,28 @@ pub enum InvokeMode {
     ResponseStream,
 }
 
+/// When metrics records are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MetricsMode {
+    /// Inside Lambda only (`AWS_LAMBDA_RUNTIME_API` set).
+    Auto,
+    /// Always.
+    Emf,
+    /// Never.
+    Off,
+}
+
+impl MetricsMode {
+    /// Whether records are written, `in_lambda` or not.
+    pub fn enabled(self, in_lambda: bool) -> bool {
+        match self {
+            MetricsMode::Auto => in_lambda,
+            MetricsMode::Emf => true,
+            MetricsMode::Off => false,
+        }
+    }
+}
+
 /// Limits applied by the HTTP contract.
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -300,13 +331,31 @@ impl Config {
                     .or(limits.max_body_bytes)
                     .unwrap_or(256 * 1024),
                 max_response_bytes,
-                slots: usize::from(self.slots.or(limits.slots).unwrap_or(2).max(1)),
+                // Set by TTS_SLOTS or the file, else as many as Lambda sends at once to one
+                // environment (Managed Instances), else 2. More utterances than vCPUs then share
+                // the cores, but none waits behind another for a slot.
+                slots: self
+                    .slots
+                    .or(limits.slots)
+                    .map(usize::from)
+                    .or(in_lambda.then(lambda_max_concurrency).flatten())
+                    .unwrap_or(2)
+                    .max(1),
                 max_queue: self.max_queue.or(limits.max_queue).unwrap_or(8),
                 sentence_pause_ms: limits.sentence_pause_ms.unwrap_or(250),
                 streaming,
             },
         })
     }
+}
+
+/// Requests Lambda sends one execution environment at once (`AWS_LAMBDA_MAX_CONCURRENCY`, set on
+/// Lambda Managed Instances); `None` when unset or not a number.
+pub fn lambda_max_concurrency() -> Option<usize> {
+    std::env::var("AWS_LAMBDA_MAX_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n >= 1)
 }
 
 /// `tts.toml` beside the executable when there is one, else the repository's.

@@ -3,13 +3,17 @@
 //! Initializes tracing, reads the configuration, builds the global pipeline once (a set-up
 //! error stops the process with one clear message), then serves the router: under Lambda with
 //! `lambda_http` when `AWS_LAMBDA_RUNTIME_API` is set (as in Lambda and `cargo lambda watch`),
-//! otherwise with a plain local server on `--bind`.
+//! otherwise with a plain local server on `--bind`. Under Lambda it runs the concurrent runners
+//! (several requests at once when `AWS_LAMBDA_MAX_CONCURRENCY` > 1, sequential otherwise) with
+//! SnapStart hooks (warm the models before the snapshot, renew them after a restore).
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
-use tts::api::{router, AppState};
-use tts::config::Config;
+use lambda_http::{BoxFuture, SnapStartResource};
+use tts::api::{router, AppState, Metrics};
+use tts::config::{lambda_max_concurrency, Config};
 use tts::pipeline::Pipeline;
 
 #[tokio::main]
@@ -40,10 +44,14 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+    let startup = pipeline.startup();
     tracing::info!(
         load_ms = pipeline.load_time().as_millis() as u64,
-        runtime_ms = pipeline.startup().runtime_ms,
-        models_ms = pipeline.startup().models_ms,
+        runtime_ms = startup.runtime_ms,
+        models_ms = startup.models_ms,
+        espeak_ms = startup.espeak_ms,
+        model_ms = ?pipeline.model_times(),
+        process_ms = process_started.elapsed().as_secs_f64() * 1e3,
         cpu = %pipeline.runtime_info().precision.cpu,
         precision = %config.precision,
         effective_precision = ?pipeline.runtime_info().precision.effective,
@@ -51,19 +59,49 @@ async fn main() -> ExitCode {
         limits = ?settings.limits,
         "pipeline ready"
     );
+    let metrics = if config.metrics.enabled(in_lambda) {
+        Metrics::emf(&config.metrics_namespace)
+    } else {
+        Metrics::off()
+    };
+    metrics.init(
+        &[
+            ("Runtime", startup.runtime_ms),
+            ("Espeak", startup.espeak_ms),
+            ("Models", startup.models_ms),
+            ("Total", process_started.elapsed().as_secs_f64() * 1e3),
+        ],
+        pipeline.model_times(),
+    );
     let streaming = settings.limits.streaming;
-    let app = router(AppState::new(
-        pipeline.models().clone(),
-        settings.limits,
-        pipeline.runtime_info(),
-    ));
+    let app = router(
+        AppState::new(
+            pipeline.models().clone(),
+            settings.limits,
+            pipeline.runtime_info(),
+        )
+        .with_metrics(metrics),
+    );
 
     if in_lambda {
-        // One router, the runner the function URL's invoke mode needs.
+        // One router, the runner the function URL's invoke mode needs, concurrent where Lambda
+        // sends several requests at once (it falls back to one at a time otherwise).
+        tracing::info!(
+            max_concurrency = lambda_max_concurrency().unwrap_or(1),
+            streaming,
+            "serving the Lambda runtime API"
+        );
+        let hooks: Arc<dyn SnapStartResource> = Arc::new(SnapshotHooks(pipeline));
         let run = if streaming {
-            lambda_http::run_with_streaming_response(app).await
+            lambda_http::streaming_runtime_concurrent(app)
+                .register_snapstart_resource(hooks)
+                .run_concurrent()
+                .await
         } else {
-            lambda_http::run(app).await
+            lambda_http::runtime_concurrent(buffered(app))
+                .register_snapstart_resource(hooks)
+                .run_concurrent()
+                .await
         };
         if let Err(error) = run {
             eprintln!("error: {error}");
@@ -108,6 +146,55 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// The router as the buffered concurrent runner takes it: its answers converted to lambda_http's
+/// whole-body response (`Sync`, which axum's streaming body is not), as `lambda_http::run` does
+/// for the sequential runner.
+fn buffered(
+    app: axum::Router,
+) -> impl lambda_http::Service<
+    lambda_http::Request,
+    Response = lambda_http::Response<lambda_http::Body>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone
+       + Send
+       + 'static {
+    use lambda_http::tower::ServiceExt as _;
+    lambda_http::service_fn(move |request: lambda_http::Request| {
+        let app = app.clone();
+        async move {
+            let Ok(response) = app.oneshot(request).await;
+            Ok(lambda_http::IntoResponse::into_response(response).await)
+        }
+    })
+}
+
+/// Lambda SnapStart: the models warmed before the snapshot, renewed after each restore (see
+/// [`Pipeline::before_snapshot`], [`Pipeline::after_restore`]). Never called without SnapStart.
+struct SnapshotHooks(&'static Pipeline);
+
+impl SnapStartResource for SnapshotHooks {
+    fn before_snapshot(&self) -> BoxFuture<'_, Result<(), lambda_http::Error>> {
+        let pipeline = self.0;
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || pipeline.before_snapshot())
+                .await
+                .map_err(|e| format!("warming up before the snapshot: {e}"))??;
+            Ok(())
+        })
+    }
+
+    fn after_restore(&self) -> BoxFuture<'_, Result<(), lambda_http::Error>> {
+        let pipeline = self.0;
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || pipeline.after_restore())
+                .await
+                .map_err(|e| format!("renewing the models after the restore: {e}"))??;
+            Ok(())
+        })
+    }
 }
 
 fn init_tracing(in_lambda: bool) {

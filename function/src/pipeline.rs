@@ -125,6 +125,8 @@ pub struct StartupTimings {
     pub runtime_ms: f64,
     /// Reading and compiling every model (first slot each), in milliseconds.
     pub models_ms: f64,
+    /// Starting eSpeak NG's helper (part of `models_ms`; 0 without a Piper voice).
+    pub espeak_ms: f64,
 }
 
 /// What the models run on, for the discovery routes: the CPU, the precision asked for and the one
@@ -143,6 +145,8 @@ pub struct Pipeline {
     models: Models,
     load_time: Duration,
     startup: StartupTimings,
+    /// Each model's id and load time in milliseconds, in order.
+    model_ms: Vec<(String, f64)>,
 }
 
 impl Pipeline {
@@ -162,24 +166,33 @@ impl Pipeline {
         let mut models = Models::default();
         // One eSpeak NG process serves every Piper voice; started only if one is configured.
         let mut espeak: Option<Arc<Espeak>> = None;
+        let mut espeak_ms = 0.0;
+        let mut model_ms = Vec::new();
         let slots = settings.limits.slots;
         for model in &settings.models {
+            let model_started = Instant::now();
             let engine: Arc<dyn SpeechEngine> = match model.family {
                 Family::Speecht5 => Arc::new(SpeechT5::load(&runtime, &model.dir, slots)?),
                 Family::Piper => {
                     let espeak = match &espeak {
                         Some(e) => Arc::clone(e),
                         None => {
+                            let espeak_started = Instant::now();
                             let started = EspeakConfig::discover()
                                 .and_then(|config| Espeak::start(&config))
                                 .map(Arc::new)
                                 .map_err(|e| EngineError::Phonemizer(e.to_string()))?;
+                            espeak_ms = espeak_started.elapsed().as_secs_f64() * 1e3;
                             espeak.insert(started).clone()
                         }
                     };
                     Arc::new(Piper::load(&runtime, &model.dir, slots, espeak)?)
                 }
             };
+            model_ms.push((
+                model.id.clone(),
+                model_started.elapsed().as_secs_f64() * 1e3,
+            ));
             models
                 .add(model, engine)
                 .map_err(|reason| EngineError::ModelFolder {
@@ -195,12 +208,14 @@ impl Pipeline {
         let startup = StartupTimings {
             runtime_ms,
             models_ms: load_time.as_secs_f64() * 1e3 - runtime_ms,
+            espeak_ms,
         };
         Ok(Self {
             runtime,
             models,
             load_time,
             startup,
+            model_ms,
         })
     }
 
@@ -230,6 +245,12 @@ impl Pipeline {
     /// Start-up time by phase.
     pub fn startup(&self) -> StartupTimings {
         self.startup
+    }
+
+    /// Each model's id and load time in milliseconds (eSpeak NG's start counts in the first
+    /// Piper voice's), in configuration order.
+    pub fn model_times(&self) -> &[(String, f64)] {
+        &self.model_ms
     }
 
     /// Before a snapshot (Lambda SnapStart) is taken: one short utterance per model, so the

@@ -7,6 +7,11 @@
   only (tests/deploy/lambda_layout.py: mount namespace, `env -i`, `cargo lambda watch
   --only-lambda-apis`), answers the function URL path with speech in all six formats, buffered
   (BUFFERED invoke mode) and streamed (RESPONSE_STREAM), decoded back by ffmpeg; AAC included.
+- With AWS_LAMBDA_MAX_CONCURRENCY=4 (Lambda Managed Instances) one process serves four
+  requests at once (their in-function processing times add up to more than the wall time of
+  the batch; with the variable unset they do not), and the 429 limit still holds there.
+- Every speech request writes one CloudWatch Embedded Metric Format record on stdout whose
+  figures agree with the response (model, format, status, audio seconds, first byte <= latency).
 - It loaded nothing from the build tree or the host beyond glibc: its and its eSpeak NG helper's
   mapped files are the package's, /tmp's or glibc's, the C++ runtime is the package's own, and the
   repository is an empty folder from where the function stands.
@@ -22,6 +27,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -114,10 +120,10 @@ def lambda_root(package):
             watch.stop()
 
 
-def start(lambda_root, invoke_mode: str):
+def start(lambda_root, invoke_mode: str, **extra):
     root, watch, tmp = lambda_root
-    log = tmp / f"function-{invoke_mode}.log"
-    env = layout.lambda_env(watch.runtime_api, extra={"TTS_INVOKE_MODE": invoke_mode})
+    log = tmp / f"function-{invoke_mode}-{len(list(tmp.glob('function-*')))}.log"
+    env = layout.lambda_env(watch.runtime_api, extra={"TTS_INVOKE_MODE": invoke_mode, **extra})
     process = layout.start_function(root, env, log)
     layout.wait_ready(watch.port, process, log)
     return process, watch, log
@@ -191,3 +197,94 @@ def test_the_packaged_function_speaks_every_format_through_the_url_path(lambda_r
     text = log.read_text(errors="replace")
     assert "pipeline ready" in text, text[-2000:]
     assert "panicked" not in text, text[-3000:]
+    # One metrics record per request, in the function's own words, agreeing with the answers.
+    records = emf_records(log)
+    assert [r["Format"] for r in records] == FORMATS, records
+    for r in records:
+        assert r["Model"] == "piper-joe" and r["Status"] == 200 and r["Streamed"] is streamed, r
+        assert 0 < r["TimeToFirstAudioByte"] <= r["Latency"] and r["RealTimeFactor"] > 0, r
+        assert abs(r["AudioSeconds"] - durations[r["Format"]]) < 0.2, (r, durations)
+        assert r["InputCharacters"] == len(TEXT), r
+    init = [r for r in emf_lines(log) if "InitTotalMs" in r]
+    assert len(init) == 1 and init[0]["ModelLoadMs"]["piper-joe"] > 0, init
+
+
+def emf_lines(log: Path) -> list[dict]:
+    """The function's CloudWatch Embedded Metric Format records (JSON lines with `_aws`)."""
+    records = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            records.append(json.loads(line))
+    return records
+
+
+def emf_records(log: Path) -> list[dict]:
+    """The per-request records."""
+    return [r for r in emf_lines(log) if "Requests" in r]
+
+
+def overlapping_batch(port: int, n: int, body: dict) -> tuple[list, float]:
+    """n requests sent at once; returns their (status, headers, body) and the batch's wall time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(n) as pool:
+        replies = list(pool.map(lambda _: layout.request(port, "POST", "/v1/audio/speech", body)[:3], range(n)))
+    return replies, time.monotonic() - started
+
+
+LONG = "Four requests arrive together, and one execution environment answers all of them at once, as Lambda Managed Instances allow."
+
+
+@pytest.mark.parametrize("invoke_mode", ["BUFFERED", "RESPONSE_STREAM"])
+def test_with_max_concurrency_4_one_process_serves_four_requests_at_once(lambda_root, invoke_mode):
+    process, watch, log = start(lambda_root, invoke_mode, AWS_LAMBDA_MAX_CONCURRENCY="4")
+    try:
+        body = {"model": "tts-1", "input": LONG, "voice": "alloy", "response_format": "wav"}
+        if invoke_mode == "RESPONSE_STREAM":
+            body["stream_format"] = "audio"
+        layout.request(watch.port, "POST", "/v1/audio/speech", body)  # first-inference set-up
+        replies, wall = overlapping_batch(watch.port, 4, body)
+        assert [r[0] for r in replies] == [200] * 4, [(r[0], r[2][:200]) for r in replies]
+        assert all(len(r[2]) > 100_000 for r in replies)
+    finally:
+        layout.stop(process)
+    # Each record's latency is measured inside the function: four of them adding up to more than
+    # the batch's wall time means they ran at the same time, in this one process.
+    latencies = [r["Latency"] / 1e3 for r in emf_records(log)[1:]]
+    assert len(latencies) == 4, emf_records(log)
+    assert sum(latencies) > 1.5 * wall, (latencies, wall)
+    assert "running sequentially" not in log.read_text(errors="replace")
+
+
+def test_without_max_concurrency_requests_run_one_at_a_time(lambda_root):
+    process, watch, log = start(lambda_root, "BUFFERED")
+    try:
+        body = {"model": "tts-1", "input": LONG, "voice": "alloy", "response_format": "wav"}
+        layout.request(watch.port, "POST", "/v1/audio/speech", body)
+        replies, wall = overlapping_batch(watch.port, 3, body)
+        assert [r[0] for r in replies] == [200] * 3
+        processing = [float(r[1]["x-processing-seconds"]) for r in replies]
+    finally:
+        layout.stop(process)
+    assert sum(processing) <= 1.05 * wall, (processing, wall)
+
+
+def test_the_429_limit_holds_under_the_concurrent_runner(lambda_root):
+    process, watch, log = start(
+        lambda_root, "BUFFERED", AWS_LAMBDA_MAX_CONCURRENCY="4", TTS_SLOTS="1", TTS_MAX_QUEUE="0"
+    )
+    try:
+        body = {"model": "tts-1", "input": LONG, "voice": "alloy", "response_format": "wav"}
+        replies, _ = overlapping_batch(watch.port, 4, body)
+    finally:
+        layout.stop(process)
+    statuses = sorted(r[0] for r in replies)
+    assert statuses.count(200) >= 1 and statuses.count(429) >= 1, statuses
+    for status, headers, content in replies:
+        if status == 429:
+            assert headers.get("retry-after") == "1", headers
+            error = json.loads(content)["error"]
+            assert set(error) == {"message", "type", "param", "code"} and error["message"], error
+    records = emf_records(log)
+    assert sorted(r["Status"] for r in records) == statuses, records

@@ -5,6 +5,7 @@
 
 mod discovery;
 mod error;
+mod metrics;
 mod speech;
 mod stream;
 
@@ -21,6 +22,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 
 pub use error::ApiError;
+pub use metrics::{Metrics, RequestRecord};
 pub use speech::Dialect;
 
 use crate::config::Limits;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub admission: Arc<Semaphore>,
     /// The CPU and the precision the models really run in.
     pub runtime: Arc<RuntimeInfo>,
+    /// CloudWatch metric records (off unless [`AppState::with_metrics`] turns them on).
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -49,7 +53,14 @@ impl AppState {
             limits: Arc::new(limits),
             admission: Arc::new(Semaphore::new(places)),
             runtime: Arc::new(runtime),
+            metrics: Metrics::off(),
         }
+    }
+
+    /// The same state, writing `metrics` records.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 }
 
@@ -65,6 +76,8 @@ pub struct RequestLog {
     decoder_steps: Option<usize>,
     audio_seconds: Option<f64>,
     total: Option<Duration>,
+    /// The audio goes out as a stream, whose own end writes the metrics record.
+    streamed: bool,
 }
 
 /// The function's router.
@@ -93,19 +106,42 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(health).fallback(method_not_allowed))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_request,
+        ))
         .with_state(state)
 }
 
-/// One structured line per request.
-async fn log_request(request: Request, next: Next) -> Response {
+/// One structured line per request, and a metrics record per speech request answered whole
+/// (streams write theirs when they end).
+async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1e3;
-    match response.extensions().get::<RequestLog>() {
+    let log = response.extensions().get::<RequestLog>();
+    let speech_route = path == "/v1/audio/speech" || path == "/v3/audio/speech";
+    let streaming = log.is_some_and(|l| l.streamed) && response.status().is_success();
+    if speech_route && !streaming && state.metrics.enabled() {
+        let ok = response.status().is_success();
+        state.metrics.request(&RequestRecord {
+            model: log
+                .and_then(|l| l.model.clone())
+                .unwrap_or_else(|| "-".into()),
+            format: log.and_then(|l| l.format).unwrap_or("-").into(),
+            status,
+            streamed: false,
+            cancelled: false,
+            latency_ms: ms,
+            first_byte_ms: ok.then_some(ms),
+            audio_seconds: log.and_then(|l| l.audio_seconds).filter(|_| ok),
+            input_chars: log.and_then(|l| l.input_chars),
+        });
+    }
+    match log {
         Some(log) => {
             let rtf = match (log.total, log.audio_seconds) {
                 (Some(t), Some(a)) if a > 0.0 => Some(t.as_secs_f64() / a),

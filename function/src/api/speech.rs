@@ -300,6 +300,7 @@ async fn handle(
     let pause = Duration::from_millis(u64::from(limits.sentence_pause_ms));
     if let Some(mode) = request.stream {
         if limits.streaming {
+            log.streamed = true;
             return super::stream::respond(super::stream::StreamRequest {
                 engine,
                 model: served.id.clone(),
@@ -311,6 +312,8 @@ async fn handle(
                 pause,
                 mode,
                 permit,
+                metrics: state.metrics.clone(),
+                input_chars: log.input_chars.unwrap_or(0),
             })
             .await;
         }

@@ -18,7 +18,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::StreamExt;
 
 use super::speech::{synthesis_error, StreamFormat};
-use super::ApiError;
+use super::{ApiError, Metrics, RequestRecord};
 use crate::audio::AudioFormat;
 use crate::engine::{EngineError, SpeechEngine, Stop};
 use crate::synthesis::{prepare_stream, run_stream, SpeechJob, SynthesisError};
@@ -39,6 +39,10 @@ pub(super) struct StreamRequest {
     pub mode: StreamFormat,
     /// The request's admission place, held until synthesis ends.
     pub permit: OwnedSemaphorePermit,
+    /// Where the stream's metrics record goes when it ends.
+    pub metrics: Metrics,
+    /// Characters of the input, for that record.
+    pub input_chars: usize,
 }
 
 /// Prepares the text (errors are still plain 4xx answers), then answers 200 with a body that
@@ -55,6 +59,8 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
         pause,
         mode,
         permit,
+        metrics,
+        input_chars,
     } = request;
     let started = Instant::now();
     let job_parts = (text, voice.clone());
@@ -104,6 +110,26 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
         };
         let result = run_stream(engine.as_ref(), &job, prepared, &stop, &mut emit);
         let elapsed = started.elapsed().as_secs_f64();
+        // The status went out as 200 with the first byte; a stream that failed later counts as a
+        // server error, one whose client went away as cancelled.
+        metrics.request(&RequestRecord {
+            model: model_id.clone(),
+            format: format.name().into(),
+            status: if matches!(
+                result,
+                Ok(_) | Err(SynthesisError::Engine(EngineError::Stopped))
+            ) {
+                200
+            } else {
+                500
+            },
+            streamed: true,
+            cancelled: matches!(result, Err(SynthesisError::Engine(EngineError::Stopped))),
+            latency_ms: elapsed * 1e3,
+            first_byte_ms: first_byte.map(|d| d.as_secs_f64() * 1e3),
+            audio_seconds: result.as_ref().ok().map(|s| s.audio_seconds),
+            input_chars: Some(input_chars),
+        });
         match result {
             Ok(summary) => {
                 if mode == StreamFormat::Sse {
