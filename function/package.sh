@@ -162,7 +162,7 @@ cp -r "$repo/.openvino/licenses" "$lic/openvino"
 cp "$voice/MODEL_CARD" "$lic/piper-joe-MODEL_CARD.txt"
 cat > "$lic/README.txt" <<EOF
 What this package carries, and under which licence:
-- bootstrap: this project (MIT, see the repository) and the Rust crates it links (THIRD-PARTY-CRATES.txt).
+- bootstrap: this project (Apache-2.0, see the repository) and the Rust crates it links (THIRD-PARTY-CRATES.txt).
 $( ((aac)) && echo "- bootstrap also links the Fraunhofer FDK AAC encoder (fdk-aac-sys): FDK-AAC-NOTICE.txt. That licence permits
   redistribution with the notice, but grants no patent licence: AAC patent licences come from Via LA or the
   patent holders. Build with \`function/package.sh --no-aac\` to leave it out.")

@@ -299,7 +299,10 @@ def cold_start(args) -> None:
                         wait_ready(watch.port, process, tmp / "prime.log")
                     finally:
                         stop(process)
-                    shutil.copytree(cache / "openvino-cache", root / "opt/openvino-cache", dirs_exist_ok=True)
+                    seed = root / "opt/openvino-cache"
+                    shutil.copytree(cache / "openvino-cache", seed, dirs_exist_ok=True)
+                    for blob in seed.iterdir():  # OpenVINO writes 0440; package.sh makes them 0644
+                        blob.chmod(0o644)
                 label = package.name if len(packages) > 1 else ""
                 variants += [(f"{label}:{m}" if label else m, m, root, cache) for m in modes]
             runs = {v[0]: [] for v in variants}
