@@ -105,6 +105,34 @@ pub struct Config {
     #[arg(long, env = "TTS_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
 
+    /// Longest a request may wait for a synthesis slot before it is answered 429, in seconds
+    /// (overrides the file; default 10).
+    #[arg(long, env = "TTS_QUEUE_TIMEOUT")]
+    pub queue_timeout: Option<f64>,
+
+    /// Longest a speech request may take, in seconds, queueing included (overrides the file;
+    /// default 90; 0: no limit). Past it the synthesis stops and the client gets 504 (an `error`
+    /// event in an SSE stream). Inside Lambda the invocation's own deadline, less a margin to
+    /// answer, applies too.
+    #[arg(long, env = "TTS_REQUEST_TIMEOUT")]
+    pub request_timeout: Option<f64>,
+
+    /// API keys that clients must send as `Authorization: Bearer <key>`, separated by commas or
+    /// white space. None set (here or in `--api-key-file`): no key is needed. `/health` never
+    /// needs one. Never logged.
+    #[arg(long, env = "TTS_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+
+    /// A file of API keys, one per line (`#` starts a comment), added to `--api-key`'s.
+    #[arg(long, env = "TTS_API_KEY_FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Origins allowed to call the function from a browser (CORS), separated by commas, e.g.
+    /// `https://app.example.com,http://localhost:5173`; `*` allows any. Default: none (no CORS
+    /// headers; browsers on other origins are refused).
+    #[arg(long, env = "TTS_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+
     /// Largest response payload in bytes after base64 (0: no limit). Default: 6 MB inside
     /// Lambda (the buffered function-URL limit), no limit outside.
     #[arg(long, env = "TTS_MAX_RESPONSE_BYTES")]
@@ -140,6 +168,8 @@ struct FileLimits {
     max_response_bytes: Option<usize>,
     slots: Option<u16>,
     max_queue: Option<usize>,
+    queue_timeout_secs: Option<f64>,
+    request_timeout_secs: Option<f64>,
     sentence_pause_ms: Option<u32>,
 }
 
@@ -233,13 +263,36 @@ pub struct Limits {
     pub max_response_bytes: Option<usize>,
     /// Utterances synthesized at once per model.
     pub slots: usize,
-    /// Requests that may wait for a slot.
+    /// Requests that may wait for a slot, per model.
     pub max_queue: usize,
+    /// Longest wait for a slot before 429.
+    pub queue_timeout: std::time::Duration,
+    /// Longest a speech request may take (queueing included) before 504; `None`: no limit.
+    pub request_timeout: Option<std::time::Duration>,
     /// Silence between sentences of a long input.
     pub sentence_pause_ms: u32,
     /// Whether responses may stream (`stream_format`): outside Lambda, and inside it with
     /// `RESPONSE_STREAM`.
     pub streaming: bool,
+}
+
+/// Who may call the function: API keys and browser origins.
+#[derive(Clone, Default)]
+pub struct Access {
+    /// SHA-256 digests of the accepted API keys (empty: no key needed). The keys themselves are
+    /// not kept.
+    pub key_digests: Vec<[u8; 32]>,
+    /// Origins allowed by CORS (`*` for any); empty: CORS off.
+    pub cors_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("api_keys", &self.key_digests.len())
+            .field("cors_origins", &self.cors_origins)
+            .finish()
+    }
 }
 
 /// The resolved configuration.
@@ -249,6 +302,8 @@ pub struct Settings {
     pub models: Vec<ModelSettings>,
     /// Limits.
     pub limits: Limits,
+    /// API keys and CORS.
+    pub access: Access,
 }
 
 impl Config {
@@ -318,8 +373,32 @@ impl Config {
                 LAMBDA_BUFFERED_LIMIT
             }))
             .filter(|&n| n > 0);
+        let seconds =
+            |name: &str, value: Option<f64>| -> Result<Option<std::time::Duration>, ConfigError> {
+                match value {
+                    None => Ok(None),
+                    Some(v) if (0.0..=86_400.0).contains(&v) => {
+                        Ok(Some(std::time::Duration::from_secs_f64(v)))
+                    }
+                    Some(v) => Err(fail(format!(
+                        "{name} must be a number of seconds between 0 and 86400, not {v}"
+                    ))),
+                }
+            };
+        let queue_timeout = seconds(
+            "queue_timeout_secs (TTS_QUEUE_TIMEOUT)",
+            self.queue_timeout.or(limits.queue_timeout_secs),
+        )?
+        .unwrap_or(std::time::Duration::from_secs(10));
+        let request_timeout = seconds(
+            "request_timeout_secs (TTS_REQUEST_TIMEOUT)",
+            self.request_timeout.or(limits.request_timeout_secs),
+        )?
+        .unwrap_or(std::time::Duration::from_secs(90));
+        let access = self.access()?;
         Ok(Settings {
             models,
+            access,
             limits: Limits {
                 max_input_chars: self
                     .max_input_chars
@@ -342,9 +421,69 @@ impl Config {
                     .unwrap_or(2)
                     .max(1),
                 max_queue: self.max_queue.or(limits.max_queue).unwrap_or(8),
+                queue_timeout,
+                request_timeout: Some(request_timeout).filter(|t| !t.is_zero()),
                 sentence_pause_ms: limits.sentence_pause_ms.unwrap_or(250),
                 streaming,
             },
+        })
+    }
+}
+
+impl Config {
+    /// The API keys (from `--api-key` and `--api-key-file`, as digests) and CORS origins.
+    fn access(&self) -> Result<Access, ConfigError> {
+        use sha2::Digest as _;
+        let mut keys: Vec<String> = self
+            .api_key
+            .iter()
+            .flat_map(|list| list.split(|c: char| c == ',' || c.is_whitespace()))
+            .map(str::to_owned)
+            .collect();
+        if let Some(path) = &self.api_key_file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                path: path.clone(),
+                reason: format!("cannot read the API key file (TTS_API_KEY_FILE): {e}"),
+            })?;
+            keys.extend(
+                text.lines()
+                    .map(|line| line.split('#').next().unwrap_or_default().trim().to_owned()),
+            );
+        }
+        keys.retain(|k| !k.is_empty());
+        if self.api_key_file.is_some() && keys.is_empty() {
+            return Err(ConfigError {
+                path: self.api_key_file.clone().unwrap_or_default(),
+                reason: "the API key file (TTS_API_KEY_FILE) holds no key".into(),
+            });
+        }
+        let cors_origins: Vec<String> = self
+            .cors_origins
+            .iter()
+            .flat_map(|list| list.split(','))
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for origin in &cors_origins {
+            let valid = origin == "*"
+                || ((origin.starts_with("https://") || origin.starts_with("http://"))
+                    && axum::http::HeaderValue::from_str(origin).is_ok()
+                    && !origin[origin.find("//").unwrap_or(0) + 2..].contains('/'));
+            if !valid {
+                return Err(ConfigError {
+                    path: self.config.clone(),
+                    reason: format!(
+                        "CORS origin {origin:?} (TTS_CORS_ORIGINS) is not an origin such as https://app.example.com or *"
+                    ),
+                });
+            }
+        }
+        Ok(Access {
+            key_digests: keys
+                .iter()
+                .map(|k| sha2::Sha256::digest(k.as_bytes()).into())
+                .collect(),
+            cors_origins,
         })
     }
 }

@@ -3,15 +3,12 @@
 //! Initializes tracing, reads the configuration, builds the global pipeline once (a set-up
 //! error stops the process with one clear message), then serves the router: under Lambda with
 //! `lambda_http` when `AWS_LAMBDA_RUNTIME_API` is set (as in Lambda and `cargo lambda watch`),
-//! otherwise with a plain local server on `--bind`. Under Lambda it runs the concurrent runners
-//! (several requests at once when `AWS_LAMBDA_MAX_CONCURRENCY` > 1, sequential otherwise) with
-//! SnapStart hooks (warm the models before the snapshot, renew them after a restore).
+//! otherwise with a plain local server on `--bind`. Under Lambda, [`tts::lambda::serve`] runs the
+//! concurrent runners with SnapStart hooks and survives clients that go away.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
-use lambda_http::{BoxFuture, SnapStartResource};
 use tts::api::{router, AppState, Metrics};
 use tts::config::{lambda_max_concurrency, Config};
 use tts::pipeline::Pipeline;
@@ -57,6 +54,7 @@ async fn main() -> ExitCode {
         effective_precision = ?pipeline.runtime_info().precision.effective,
         models = ?pipeline.models().all().iter().map(|m| &m.id).collect::<Vec<_>>(),
         limits = ?settings.limits,
+        access = ?settings.access,
         "pipeline ready"
     );
     let metrics = if config.metrics.enabled(in_lambda) {
@@ -80,33 +78,20 @@ async fn main() -> ExitCode {
             settings.limits,
             pipeline.runtime_info(),
         )
-        .with_metrics(metrics),
+        .with_metrics(metrics)
+        .with_access(settings.access.clone()),
     );
 
     if in_lambda {
         // One router, the runner the function URL's invoke mode needs, concurrent where Lambda
-        // sends several requests at once (it falls back to one at a time otherwise).
+        // sends several requests at once (it falls back to one at a time otherwise); it never
+        // returns (see tts::lambda).
         tracing::info!(
             max_concurrency = lambda_max_concurrency().unwrap_or(1),
             streaming,
             "serving the Lambda runtime API"
         );
-        let hooks: Arc<dyn SnapStartResource> = Arc::new(SnapshotHooks(pipeline));
-        let run = if streaming {
-            lambda_http::streaming_runtime_concurrent(app)
-                .register_snapstart_resource(hooks)
-                .run_concurrent()
-                .await
-        } else {
-            lambda_http::runtime_concurrent(buffered(app))
-                .register_snapstart_resource(hooks)
-                .run_concurrent()
-                .await
-        };
-        if let Err(error) = run {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+        tts::lambda::serve(app, streaming, pipeline).await;
         return ExitCode::SUCCESS;
     }
     let listener = match tokio::net::TcpListener::bind(config.bind).await {
@@ -146,55 +131,6 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
-}
-
-/// The router as the buffered concurrent runner takes it: its answers converted to lambda_http's
-/// whole-body response (`Sync`, which axum's streaming body is not), as `lambda_http::run` does
-/// for the sequential runner.
-fn buffered(
-    app: axum::Router,
-) -> impl lambda_http::Service<
-    lambda_http::Request,
-    Response = lambda_http::Response<lambda_http::Body>,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + 'static {
-    use lambda_http::tower::ServiceExt as _;
-    lambda_http::service_fn(move |request: lambda_http::Request| {
-        let app = app.clone();
-        async move {
-            let Ok(response) = app.oneshot(request).await;
-            Ok(lambda_http::IntoResponse::into_response(response).await)
-        }
-    })
-}
-
-/// Lambda SnapStart: the models warmed before the snapshot, renewed after each restore (see
-/// [`Pipeline::before_snapshot`], [`Pipeline::after_restore`]). Never called without SnapStart.
-struct SnapshotHooks(&'static Pipeline);
-
-impl SnapStartResource for SnapshotHooks {
-    fn before_snapshot(&self) -> BoxFuture<'_, Result<(), lambda_http::Error>> {
-        let pipeline = self.0;
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || pipeline.before_snapshot())
-                .await
-                .map_err(|e| format!("warming up before the snapshot: {e}"))??;
-            Ok(())
-        })
-    }
-
-    fn after_restore(&self) -> BoxFuture<'_, Result<(), lambda_http::Error>> {
-        let pipeline = self.0;
-        Box::pin(async move {
-            tokio::task::spawn_blocking(move || pipeline.after_restore())
-                .await
-                .map_err(|e| format!("renewing the models after the restore: {e}"))??;
-            Ok(())
-        })
-    }
 }
 
 fn init_tracing(in_lambda: bool) {

@@ -189,6 +189,12 @@ impl Pipeline {
                     Arc::new(Piper::load(&runtime, &model.dir, slots, espeak)?)
                 }
             };
+            // Debug builds only: TTS_FAULTS makes chosen inputs fail or panic (reliability tests).
+            #[cfg(debug_assertions)]
+            let engine = match crate::engine::faults::Faults::from_env() {
+                Some(faults) => faults.wrap(engine),
+                None => engine,
+            };
             model_ms.push((
                 model.id.clone(),
                 model_started.elapsed().as_secs_f64() * 1e3,

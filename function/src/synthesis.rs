@@ -53,12 +53,17 @@ pub enum SynthesisError {
     /// Nothing speakable is left after text preparation.
     #[error("the input has nothing to synthesize")]
     NothingToSay,
+    /// The engine or the encoder panicked (caught; the message is for the log).
+    #[error("synthesis panicked: {0}")]
+    Panicked(String),
 }
 
-/// Synthesizes a job with `engine`.
+/// Synthesizes a job with `engine`, giving up with [`EngineError::Stopped`] between two pieces
+/// once `stop` is set (the client went away or the time limit passed).
 pub fn synthesize(
     engine: &dyn SpeechEngine,
     job: &SpeechJob<'_>,
+    stop: &Stop,
 ) -> Result<SpeechOutput, SynthesisError> {
     // Refuse a format that was built out before spending any inference on it.
     job.format.ensure_built()?;
@@ -73,6 +78,9 @@ pub fn synthesize(
     let mut timings = Timings::default();
     let mut input_tokens = 0;
     for (i, piece) in pieces.iter().enumerate() {
+        if stop.is_set() {
+            return Err(EngineError::Stopped.into());
+        }
         let out = engine.synthesize(piece, job.voice, job.speed)?;
         if i > 0 {
             samples.resize(samples.len() + pause, 0.0);

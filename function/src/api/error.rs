@@ -71,12 +71,26 @@ pub enum ApiError {
         /// The limit.
         max: usize,
     },
-    /// Every synthesis place is taken.
-    #[error("The function is busy synthesizing other requests. Retry after {retry_after_secs} s.")]
+    /// Every synthesis place is taken, or no slot came free within the queue timeout.
+    #[error("{}", saturated_message(*retry_after_secs, *waited_secs))]
     Saturated {
         /// Seconds to wait before retrying.
         retry_after_secs: u32,
+        /// How long the request waited for a slot (`None`: the queue was full).
+        waited_secs: Option<u32>,
     },
+    /// The request ran past its time limit; its synthesis was stopped.
+    #[error("The request took longer than {secs} s, this function's time limit, and was stopped. Shorten the input, split it into several requests, or use streaming (stream_format).")]
+    TimedOut {
+        /// The limit, in seconds.
+        secs: u32,
+    },
+    /// No `Authorization: Bearer` header while API keys are configured.
+    #[error("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")]
+    MissingApiKey,
+    /// A key that is not one of the configured ones.
+    #[error("Incorrect API key provided. Use one of the keys this function was configured with (TTS_API_KEY or TTS_API_KEY_FILE).")]
+    InvalidApiKey,
     /// An internal fault (already logged with its cause).
     #[error("The server had an error while processing your request. Please retry.")]
     Internal,
@@ -148,6 +162,9 @@ impl ApiError {
                 None,
                 Some("rate_limit_exceeded"),
             ),
+            Self::TimedOut { .. } => (S::GATEWAY_TIMEOUT, "server_error", None, Some("timeout")),
+            Self::MissingApiKey => (S::UNAUTHORIZED, INVALID, None, Some("missing_api_key")),
+            Self::InvalidApiKey => (S::UNAUTHORIZED, INVALID, None, Some("invalid_api_key")),
             Self::Internal => (S::INTERNAL_SERVER_ERROR, "server_error", None, None),
         }
     }
@@ -178,11 +195,46 @@ impl IntoResponse for ApiError {
         let (status, kind, param, code) = self.classify();
         let body = json!({"error": {"message": self.to_string(), "type": kind, "param": param, "code": code}});
         let mut response = (status, axum::Json(body)).into_response();
-        if let Self::Saturated { retry_after_secs } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        match self {
+            Self::Saturated {
+                retry_after_secs, ..
+            } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::MissingApiKey => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"tts\""),
+                );
+            }
+            Self::InvalidApiKey => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"tts\", error=\"invalid_token\""),
+                );
+            }
+            _ => {}
         }
         response
     }
+}
+
+fn saturated_message(retry_after_secs: u32, waited_secs: Option<u32>) -> String {
+    match waited_secs {
+        None => format!("The function is busy: every synthesis slot and queue place is taken. Retry after {retry_after_secs} s."),
+        Some(waited) => format!("The function is busy: no synthesis slot came free within {waited} s. Retry after {retry_after_secs} s."),
+    }
+}
+
+/// The answer for a panic in a handler (tower-http's catch-panic layer): a 500 in OpenAI's shape,
+/// the panic logged.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into());
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
 }

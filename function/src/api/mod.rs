@@ -3,12 +3,15 @@
 //! log line per request. Knows the engine only through `SpeechEngine` and the `Models` table;
 //! nothing of OpenVINO.
 
+mod admission;
+mod auth;
 mod discovery;
 mod error;
 mod metrics;
 mod speech;
 mod stream;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,13 +22,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
-use tokio::sync::Semaphore;
 
+pub use admission::{Admission, Admitted};
+pub use auth::key_matches;
 pub use error::ApiError;
 pub use metrics::{Metrics, RequestRecord};
-pub use speech::Dialect;
+pub use speech::{parse as parse_speech_body, Dialect, SpeechRequest, StreamFormat};
 
-use crate::config::Limits;
+use crate::config::{Access, Limits};
 use crate::pipeline::{Models, RuntimeInfo};
 
 /// State shared by the handlers.
@@ -35,8 +39,10 @@ pub struct AppState {
     pub models: Arc<Models>,
     /// Request and response limits.
     pub limits: Arc<Limits>,
-    /// Places for running and waiting utterances; none left means 429.
-    pub admission: Arc<Semaphore>,
+    /// Each model's slots and queue (by model id); none left means 429.
+    pub admission: Arc<BTreeMap<String, Admission>>,
+    /// API keys and CORS origins.
+    pub access: Arc<Access>,
     /// The CPU and the precision the models really run in.
     pub runtime: Arc<RuntimeInfo>,
     /// CloudWatch metric records (off unless [`AppState::with_metrics`] turns them on).
@@ -44,17 +50,31 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for `models` running on `runtime` under `limits`: as many places as every model's
-    /// slots plus the queue.
+    /// State for `models` running on `runtime` under `limits`: each model gets `slots` running
+    /// and `max_queue` waiting places. Open to every caller until [`AppState::with_access`].
     pub fn new(models: Models, limits: Limits, runtime: RuntimeInfo) -> Self {
-        let places = limits.slots * models.all().len().max(1) + limits.max_queue;
+        let admission = models
+            .all()
+            .iter()
+            .map(|m| {
+                let places = Admission::new(limits.slots, limits.max_queue, limits.queue_timeout);
+                (m.id.clone(), places)
+            })
+            .collect();
         Self {
             models: Arc::new(models),
             limits: Arc::new(limits),
-            admission: Arc::new(Semaphore::new(places)),
+            admission: Arc::new(admission),
+            access: Arc::new(Access::default()),
             runtime: Arc::new(runtime),
             metrics: Metrics::off(),
         }
+    }
+
+    /// The same state, with API keys and CORS origins.
+    pub fn with_access(mut self, access: Access) -> Self {
+        self.access = Arc::new(access);
+        self
     }
 
     /// The same state, writing `metrics` records.
@@ -80,17 +100,18 @@ pub struct RequestLog {
     streamed: bool,
 }
 
-/// The function's router.
+/// The function's router: the routes, then (outermost first) panics answered 500, CORS when
+/// configured, the request log, and the API key check.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let cors = auth::cors(&state.access);
+    let router = Router::new()
         .route(
             "/v1/audio/speech",
-            post(|s, h, b| speech::speech(s, Dialect::OpenAi, h, b)).fallback(method_not_allowed),
+            post(|s, r| speech::speech(s, Dialect::OpenAi, r)).fallback(method_not_allowed),
         )
         .route(
             "/v3/audio/speech",
-            post(|s, h, b| speech::speech(s, Dialect::ModelServer, h, b))
-                .fallback(method_not_allowed),
+            post(|s, r| speech::speech(s, Dialect::ModelServer, r)).fallback(method_not_allowed),
         )
         .route(
             "/v1/models",
@@ -108,9 +129,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            auth::require_key,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             log_request,
         ))
-        .with_state(state)
+        .with_state(state);
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        error::panic_response,
+    ))
 }
 
 /// One structured line per request, and a metrics record per speech request answered whole
@@ -165,7 +197,8 @@ async fn health(State(state): State<AppState>) -> impl IntoResponse {
     Json(json!({
         "status": "ok",
         "models": models,
-        "available_places": state.admission.available_permits(),
+        "available_places": state.admission.values().map(Admission::available).sum::<usize>(),
+        "places": state.admission.values().map(Admission::capacity).sum::<usize>(),
         "runtime": discovery::runtime_object(&state.runtime),
     }))
 }

@@ -5,14 +5,14 @@
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::{ApiError, AppState, RequestLog};
 use crate::audio::AudioFormat;
-use crate::engine::EngineError;
+use crate::engine::{EngineError, Stop, StopCause};
 use crate::synthesis::{synthesize, SpeechJob, SynthesisError};
 
 /// Which path the request came in on: OpenAI's strict one or the model server's.
@@ -30,7 +30,7 @@ const SPEED_RANGE: std::ops::RangeInclusive<f64> = 0.25..=4.0;
 
 /// How the client asked to receive the audio (`stream_format`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum StreamFormat {
+pub enum StreamFormat {
     /// The encoded audio as a chunked body, sent as it is made.
     Audio,
     /// Server-sent events: `speech.audio.delta` with base64 audio, then `speech.audio.done`.
@@ -39,11 +39,16 @@ pub(super) enum StreamFormat {
 
 /// A validated speech request.
 #[derive(Debug, PartialEq)]
-pub(super) struct SpeechRequest {
+pub struct SpeechRequest {
+    /// The model name as given.
     pub model: String,
+    /// The text to speak.
     pub input: String,
+    /// The voice name as given (`{"id": ...}` objects unwrapped).
     pub voice: Option<String>,
+    /// The audio format.
     pub format: AudioFormat,
+    /// Speed factor in [0.25, 4].
     pub speed: f32,
     /// `None`: the whole audio in one body (no `stream_format`).
     pub stream: Option<StreamFormat>,
@@ -74,8 +79,9 @@ fn string_field(
     }
 }
 
-/// Parses and validates a body (everything that can be checked without the model).
-pub(super) fn parse(
+/// Parses and validates a speech request body (everything that can be checked without the
+/// model): any bytes give a request or an [`ApiError`], never a panic.
+pub fn parse(
     body: &[u8],
     dialect: Dialect,
     max_input_chars: usize,
@@ -214,16 +220,48 @@ fn clip(text: &str) -> String {
     out
 }
 
+/// Time kept back from a Lambda invocation's deadline to send the answer.
+const LAMBDA_MARGIN: Duration = Duration::from_millis(1500);
+
+/// When the request must be answered by: its time limit, and inside Lambda the invocation's own
+/// deadline less a margin to answer (else Lambda ends the whole environment at its timeout).
+/// Also the limit in seconds that the timeout message gives.
+fn deadline(
+    state: &AppState,
+    lambda: Option<&lambda_http::Context>,
+) -> Option<(tokio::time::Instant, u32)> {
+    let now = tokio::time::Instant::now();
+    let limit = state.limits.request_timeout;
+    let from_lambda = lambda.and_then(|context| {
+        let remaining = std::time::UNIX_EPOCH + Duration::from_millis(context.deadline);
+        let remaining = remaining
+            .duration_since(std::time::SystemTime::now())
+            .ok()?;
+        Some(remaining.saturating_sub(LAMBDA_MARGIN))
+    });
+    let left = match (limit, from_lambda) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    Some((now + left, left.as_secs_f64().round().max(1.0) as u32))
+}
+
 /// The handler behind both speech paths.
-pub async fn speech(
-    State(state): State<AppState>,
-    dialect: Dialect,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn speech(State(state): State<AppState>, dialect: Dialect, request: Request) -> Response {
     let started = Instant::now();
     let mut log = RequestLog::default();
-    let result = handle(&state, dialect, &headers, body, started, &mut log).await;
+    let (parts, body) = request.into_parts();
+    let deadline = deadline(&state, parts.extensions.get::<lambda_http::Context>());
+    let result = handle(
+        &state,
+        dialect,
+        &parts.headers,
+        body,
+        started,
+        deadline,
+        &mut log,
+    )
+    .await;
     let mut response = match result {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -239,6 +277,7 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
     started: Instant,
+    deadline: Option<(tokio::time::Instant, u32)>,
     log: &mut RequestLog,
 ) -> Result<Response, ApiError> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
@@ -290,12 +329,12 @@ async fn handle(
     log.format = Some(request.format.name());
     log.input_chars = Some(request.input.chars().count());
 
-    // Admission: a place among the running and waiting utterances, or 429.
-    let Ok(permit) = state.admission.clone().try_acquire_owned() else {
-        return Err(ApiError::Saturated {
-            retry_after_secs: 1,
-        });
-    };
+    // Admission: a slot of this model, after a bounded wait in its queue, or 429.
+    let admission = state
+        .admission
+        .get(&served.id)
+        .ok_or_else(|| ApiError::internal(format!("no admission for model {}", served.id)))?;
+    let permit = admission.enter(deadline.map(|(at, _)| at)).await?;
     let engine = served.engine.clone();
     let pause = Duration::from_millis(u64::from(limits.sentence_pause_ms));
     if let Some(mode) = request.stream {
@@ -312,6 +351,7 @@ async fn handle(
                 pause,
                 mode,
                 permit,
+                deadline,
                 metrics: state.metrics.clone(),
                 input_chars: log.input_chars.unwrap_or(0),
             })
@@ -328,22 +368,43 @@ async fn handle(
     }
     let (text, speed, format) = (request.input, request.speed, request.format);
     let voice_used = voice.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        synthesize(
-            engine.as_ref(),
-            &SpeechJob {
-                text: &text,
-                voice: &voice_used,
-                speed,
-                format,
-                pause,
-            },
-        )
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("synthesis task failed: {e}")))?
-    .map_err(|e| synthesis_error(e, &served.id))?;
+    // Set when this handler is dropped before it answers (the client hung up) or the time limit
+    // passes: the synthesis stops between two sentences and gives its slot back.
+    let stop = Stop::new();
+    let mut hang_up = StopOnDrop(Some(stop.clone()));
+    let task = {
+        let stop = stop.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            synthesize(
+                engine.as_ref(),
+                &SpeechJob {
+                    text: &text,
+                    voice: &voice_used,
+                    speed,
+                    format,
+                    pause,
+                },
+                &stop,
+            )
+        })
+    };
+    let joined = match deadline {
+        Some((at, secs)) => match tokio::time::timeout_at(at, task).await {
+            Ok(joined) => joined,
+            Err(_) => {
+                stop.set_because(StopCause::TimedOut);
+                hang_up.disarm();
+                tracing::warn!(model = %served.id, limit_secs = secs, "request timed out; synthesis stopped");
+                return Err(ApiError::TimedOut { secs });
+            }
+        },
+        None => task.await,
+    };
+    hang_up.disarm();
+    let output = joined
+        .map_err(|e| ApiError::internal(format!("synthesis task failed: {e}")))?
+        .map_err(|e| synthesis_error(e, &served.id))?;
 
     let elapsed = started.elapsed().as_secs_f64();
     let audio_seconds = output.audio_seconds;
@@ -387,6 +448,24 @@ async fn handle(
         put("x-tts-voice-fallback", "true".into());
     }
     Ok(response)
+}
+
+/// Sets its [`Stop`] when dropped armed: the handler's future was dropped before it answered.
+struct StopOnDrop(Option<Stop>);
+
+impl StopOnDrop {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(stop) = self.0.take() {
+            tracing::info!("the client went away before the answer; synthesis stopped");
+            stop.set();
+        }
+    }
 }
 
 /// The answer for a synthesis that failed before any audio was sent.

@@ -4,7 +4,6 @@
 //! response body through a bounded channel; when the client goes away the channel closes, the
 //! request's [`Stop`] is set and the engine gives up within one decoder step or sentence.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,14 +12,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
 use serde_json::json;
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_stream::StreamExt;
 
 use super::speech::{synthesis_error, StreamFormat};
-use super::{ApiError, Metrics, RequestRecord};
+use super::{Admitted, ApiError, Metrics, RequestRecord};
 use crate::audio::AudioFormat;
-use crate::engine::{EngineError, SpeechEngine, Stop};
+use crate::engine::{EngineError, SpeechEngine, Stop, StopCause};
 use crate::synthesis::{prepare_stream, run_stream, SpeechJob, SynthesisError};
 
 /// Chunks waiting for a slow client before synthesis waits too.
@@ -38,7 +36,9 @@ pub(super) struct StreamRequest {
     pub pause: Duration,
     pub mode: StreamFormat,
     /// The request's admission place, held until synthesis ends.
-    pub permit: OwnedSemaphorePermit,
+    pub permit: Admitted,
+    /// When the stream must end (and the limit in seconds), if it has a time limit.
+    pub deadline: Option<(tokio::time::Instant, u32)>,
     /// Where the stream's metrics record goes when it ends.
     pub metrics: Metrics,
     /// Characters of the input, for that record.
@@ -59,6 +59,7 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
         pause,
         mode,
         permit,
+        deadline,
         metrics,
         input_chars,
     } = request;
@@ -80,15 +81,23 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
     };
     let sample_rate = prepared.sample_rate();
 
-    let (tx, rx) = mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(CHANNEL_CHUNKS);
     let stop = Stop::new();
     // The client hanging up drops the body and with it the receiver: stop at once, even while the
-    // engine is between chunks.
+    // engine is between chunks. So does the time limit.
     let watcher = {
         let (tx, stop) = (tx.clone(), stop.clone());
         tokio::spawn(async move {
-            tx.closed().await;
-            stop.set();
+            match deadline {
+                Some((at, _)) => tokio::select! {
+                    () = tx.closed() => stop.set(),
+                    () = tokio::time::sleep_until(at) => stop.set_because(StopCause::TimedOut),
+                },
+                None => {
+                    tx.closed().await;
+                    stop.set();
+                }
+            }
         })
     };
     let model_id = model.clone();
@@ -106,25 +115,37 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
                     "audio": base64::engine::general_purpose::STANDARD.encode(&bytes),
                 })),
             };
-            tx.blocking_send(chunk).is_ok()
+            tx.blocking_send(Ok(chunk)).is_ok()
         };
-        let result = run_stream(engine.as_ref(), &job, prepared, &stop, &mut emit);
+        // A panic in the engine or the encoder ends this stream with an error, not the process.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_stream(engine.as_ref(), &job, prepared, &stop, &mut emit)
+        }))
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(SynthesisError::Panicked(message))
+        });
+        let cancelled = matches!(result, Err(SynthesisError::Engine(EngineError::Stopped)))
+            && stop.reason() == Some(StopCause::Cancelled);
         let elapsed = started.elapsed().as_secs_f64();
         // The status went out as 200 with the first byte; a stream that failed later counts as a
         // server error, one whose client went away as cancelled.
         metrics.request(&RequestRecord {
             model: model_id.clone(),
             format: format.name().into(),
-            status: if matches!(
-                result,
-                Ok(_) | Err(SynthesisError::Engine(EngineError::Stopped))
-            ) {
+            status: if result.is_ok() || cancelled {
                 200
+            } else if stop.reason() == Some(StopCause::TimedOut) {
+                504
             } else {
                 500
             },
             streamed: true,
-            cancelled: matches!(result, Err(SynthesisError::Engine(EngineError::Stopped))),
+            cancelled,
             latency_ms: elapsed * 1e3,
             first_byte_ms: first_byte.map(|d| d.as_secs_f64() * 1e3),
             audio_seconds: result.as_ref().ok().map(|s| s.audio_seconds),
@@ -141,7 +162,7 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
                             "total_tokens": summary.input_tokens + summary.output_tokens,
                         },
                     }));
-                    let _ = tx.blocking_send(done);
+                    let _ = tx.blocking_send(Ok(done));
                 }
                 tracing::info!(
                     model = %model_id,
@@ -158,29 +179,49 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
                     "stream finished"
                 );
             }
-            Err(SynthesisError::Engine(EngineError::Stopped)) => {
+            Err(_) if cancelled => {
                 tracing::info!(model = %model_id, ms = elapsed * 1e3, "stream stopped: the client went away");
             }
             Err(error) => {
-                // The status is already sent: end the stream (SSE clients get an error event).
-                tracing::error!(model = %model_id, %error, "stream failed");
+                // The status is already sent: SSE clients get an error event; an audio stream is
+                // broken off (no final chunk), so the client sees an incomplete body, not a
+                // short success.
+                let timed_out = stop.reason() == Some(StopCause::TimedOut);
+                let (message, kind, code) = if timed_out {
+                    let secs = deadline.map_or(0, |(_, secs)| secs);
+                    tracing::warn!(model = %model_id, limit_secs = secs, "stream timed out; synthesis stopped");
+                    (
+                        ApiError::TimedOut { secs }.to_string(),
+                        "server_error",
+                        Some("timeout"),
+                    )
+                } else {
+                    tracing::error!(model = %model_id, %error, "stream failed");
+                    (
+                        "The server had an error while synthesizing the speech.".to_owned(),
+                        "server_error",
+                        None,
+                    )
+                };
                 if mode == StreamFormat::Sse {
-                    let _ = tx.blocking_send(sse_event(&json!({
+                    let _ = tx.blocking_send(Ok(sse_event(&json!({
                         "type": "error",
                         "error": {
-                            "message": "speech synthesis failed",
-                            "type": "server_error",
+                            "message": message,
+                            "type": kind,
                             "param": null,
-                            "code": null,
+                            "code": code,
                         },
-                    })));
+                    }))));
+                } else {
+                    let _ = tx.blocking_send(Err(std::io::Error::other(message)));
                 }
             }
         }
         watcher.abort();
     });
 
-    let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
+    let body = Body::from_stream(ReceiverStream::new(rx));
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();

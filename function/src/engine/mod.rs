@@ -3,13 +3,15 @@
 
 mod device;
 mod error;
+#[cfg(debug_assertions)]
+pub mod faults;
 mod ov;
 pub mod piper;
 mod pool;
 mod runtime;
 pub mod speecht5;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -164,10 +166,20 @@ impl Streamed {
     }
 }
 
-/// A cancellation flag shared between a request and the engine working for it: set it (e.g. when
-/// the client disconnects) and streaming synthesis stops within one decoder step or sentence.
+/// A cancellation flag shared between a request and the engine working for it: set it (the client
+/// went away, or the request ran out of time) and synthesis stops within one decoder step or
+/// sentence. The first reason given is the one kept.
 #[derive(Clone, Debug, Default)]
-pub struct Stop(Arc<AtomicBool>);
+pub struct Stop(Arc<AtomicU8>);
+
+/// Why a [`Stop`] was set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopCause {
+    /// Nobody is listening any more (the client hung up).
+    Cancelled,
+    /// The request's time limit passed.
+    TimedOut,
+}
 
 impl Stop {
     /// A flag that is not set.
@@ -175,14 +187,34 @@ impl Stop {
         Self::default()
     }
 
-    /// Asks the work to stop.
+    /// Asks the work to stop: nobody is listening.
     pub fn set(&self) {
-        self.0.store(true, Ordering::Relaxed);
+        self.set_because(StopCause::Cancelled);
+    }
+
+    /// Asks the work to stop for `reason` (unless it was already asked for another reason).
+    pub fn set_because(&self, reason: StopCause) {
+        let code = match reason {
+            StopCause::Cancelled => 1,
+            StopCause::TimedOut => 2,
+        };
+        let _ = self
+            .0
+            .compare_exchange(0, code, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// Whether stopping was asked for.
     pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.load(Ordering::Relaxed) != 0
+    }
+
+    /// Why stopping was asked for, if it was.
+    pub fn reason(&self) -> Option<StopCause> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            1 => Some(StopCause::Cancelled),
+            _ => Some(StopCause::TimedOut),
+        }
     }
 }
 

@@ -371,8 +371,9 @@ impl Drop for Helper {
     }
 }
 
-/// Reads a reply line: the sentences, or the helper's error.
-fn parse_reply(line: &str) -> Result<Vec<String>, EspeakError> {
+/// Reads a reply line of the helper: the sentences, or the helper's error (any line gives one or
+/// the other, never a panic).
+pub fn parse_reply(line: &str) -> Result<Vec<String>, EspeakError> {
     #[derive(serde::Deserialize)]
     struct Reply {
         sentences: Option<Vec<String>>,
