@@ -9,11 +9,18 @@
 //!   playback stalls of one ~200-character input, one request at a time, hanging up after a few
 //!   seconds of audio. `--smoke` runs a tiny version. The function serves one model, of the
 //!   family chosen with `--family`, from a configuration file the suite writes for it.
+//! - `loadtest soak`: spawns `bootstrap` (or targets `--url`) and offers a mixed workload for a
+//!   minute or more (every format, streamed and not, speeds, early hang-ups, bursts over the
+//!   queue) while sampling its RSS; passes when every answer is a 200 or a well-formed 429, the
+//!   memory stays within a bound after warm-up and the function serves normally afterwards.
+//!   Prints one JSON object (also `$TTS_BENCH_OUT/soak.json` when set) and a Markdown summary on
+//!   stderr. `--smoke` runs a short version for CI.
 //!
 //! Everything is bounded in requests and time and meant for loopback targets.
 
 mod load;
 mod server;
+mod soak;
 mod stats;
 mod suite;
 
@@ -57,6 +64,9 @@ enum Command {
     Run(RunArgs),
     /// Cold start and concurrency sweep of a spawned function; writes loadtest.json.
     Suite(Box<SuiteArgs>),
+    /// A long mixed workload (formats, streams, hang-ups, 429s) with the function's memory
+    /// sampled; prints one JSON object and exits non-zero unless it passed.
+    Soak(Box<SoakArgs>),
 }
 
 #[derive(Args, Debug)]
@@ -202,6 +212,252 @@ struct SuiteArgs {
     request: Request,
 }
 
+#[derive(Args, Debug)]
+struct SoakArgs {
+    /// The function binary [default: target/release/bootstrap, under $CARGO_TARGET_DIR if set].
+    #[arg(long)]
+    bootstrap: Option<PathBuf>,
+    /// Model family of the spawned function (it serves that one model).
+    #[arg(long, value_enum, default_value_t = Family::Piper)]
+    family: Family,
+    /// Model folder [default: piper: .models/piper-joe; speecht5: the tiny test export].
+    #[arg(long)]
+    model_dir: Option<PathBuf>,
+    /// Inference threads of the function (TTS_THREADS) [default: OpenVINO's choice].
+    #[arg(long)]
+    threads: Option<u32>,
+    /// Inference precision (TTS_PRECISION).
+    #[arg(long, default_value = "f32", value_parser = ["f32", "bf16"])]
+    precision: String,
+    /// Utterances synthesized at once (TTS_SLOTS), as in function/tts.toml.
+    #[arg(long, default_value_t = 2)]
+    slots: u32,
+    /// Requests waiting for a slot (TTS_MAX_QUEUE), as in function/tts.toml.
+    #[arg(long, default_value_t = 8)]
+    max_queue: u32,
+    /// OpenVINO C library for the function (OPENVINO_LIB) [default: the function's own search].
+    #[arg(long)]
+    openvino_lib: Option<PathBuf>,
+    /// The spawned function's log filter (RUST_LOG); its stderr goes to --log-dir.
+    #[arg(long, default_value = "info")]
+    rust_log: String,
+    /// Longest wait for the function to listen, in seconds.
+    #[arg(long, default_value_t = 600)]
+    start_timeout: u64,
+    /// Soak this running function instead of a spawned one.
+    #[arg(long)]
+    url: Option<String>,
+    /// With --url: the function's process id, for its RSS (none sampled without it).
+    #[arg(long, requires = "url")]
+    pid: Option<u32>,
+    /// Speech path.
+    #[arg(long, default_value = "/v1/audio/speech")]
+    path: String,
+    /// Model to ask for [default: the spawned family's id; with --url tts-1].
+    #[arg(long)]
+    model: Option<String>,
+    /// Voice to ask for.
+    #[arg(long, default_value = "alloy")]
+    voice: String,
+    /// Offer load for at least this many seconds [default: 75; 18 with --smoke].
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// …and send at least this many requests [default: 500; 60 with --smoke].
+    #[arg(long)]
+    requests: Option<usize>,
+    /// …but stop sending after this many seconds whatever was sent (the run then fails when
+    /// fewer than --requests were sent).
+    #[arg(long, default_value_t = 900.0)]
+    max_seconds: f64,
+    /// Workers sending in a closed loop [default: 4 × available cores; 8 with --smoke].
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Extra requests sent at once every --burst-every seconds, to go over the queue even when
+    /// the workers alone do not [default: the function's places (slots + queue) from /health];
+    /// 0: no bursts.
+    #[arg(long)]
+    burst: Option<usize>,
+    /// Seconds between bursts [default: 15; 5 with --smoke].
+    #[arg(long)]
+    burst_every: Option<f64>,
+    /// Percentage of requests that hang up early (half on a 50–300 ms timer, half after a
+    /// stream's first bytes).
+    #[arg(long, default_value_t = 15.0)]
+    hang_up_percent: f64,
+    /// A worker's pause after a 429 before its next request (it never retries the same one;
+    /// the pause keeps it from spinning on instant 429s).
+    #[arg(long, default_value_t = 250)]
+    pause_after_429_ms: u64,
+    /// Seed of the request mix (request i is the same for a seed whatever the timing; the
+    /// default's first 60 requests include both kinds of hang-up).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// RSS sampling interval in seconds [default: 2; 1 with --smoke].
+    #[arg(long)]
+    rss_interval: Option<f64>,
+    /// Largest RSS growth from the post-warm-up start to the end of the load, in MB.
+    #[arg(long, default_value_t = 64.0)]
+    rss_bound_mb: f64,
+    /// Largest post-warm-up RSS slope, MB per minute [default: --rss-bound-mb over the
+    /// post-warm-up window].
+    #[arg(long)]
+    rss_slope_mb_per_min: Option<f64>,
+    /// Seconds /health may take to show every place free after the load.
+    #[arg(long, default_value_t = 10.0)]
+    recover_seconds: f64,
+    /// Give up on one request after this many seconds (counts as other).
+    #[arg(long, default_value_t = 120)]
+    request_timeout: u64,
+    /// Folder for the function's stderr (function-stderr.log) and one JSON line per request
+    /// (requests.jsonl) [default: target/soak, target/soak-smoke with --smoke].
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
+    /// Also write the report here [default: $TTS_BENCH_OUT/soak.json when TTS_BENCH_OUT is set].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// A short run for CI: about 18 s, ≥ 60 requests, concurrency 8, inputs up to one sentence,
+    /// the same checks.
+    #[arg(long)]
+    smoke: bool,
+}
+
+impl SoakArgs {
+    fn plan(&self) -> Result<soak::SoakPlan, String> {
+        let repo = repo();
+        let bootstrap = self.bootstrap.clone().unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| repo.join("target"), PathBuf::from)
+                .join("release/bootstrap")
+        });
+        let model_dir = self.model_dir.clone().unwrap_or_else(|| match self.family {
+            Family::Speecht5 => repo.join("tests/fixtures/speecht5-tiny/model"),
+            Family::Piper => repo.join(".models/piper-joe"),
+        });
+        if self.url.is_none() {
+            if !bootstrap.is_file() {
+                return Err(format!(
+                    "{} is missing: build it (cargo build --release -p tts-function --bin bootstrap) or pass --bootstrap",
+                    bootstrap.display()
+                ));
+            }
+            if !model_dir.is_dir() {
+                return Err(format!(
+                    "model folder {} is missing{}",
+                    model_dir.display(),
+                    match self.family {
+                        Family::Piper => " (function/scripts/setup-piper.sh installs the voice)",
+                        Family::Speecht5 => "",
+                    }
+                ));
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let smoke = self.smoke;
+        let positive = |name: &str, x: f64| {
+            if x.is_finite() && x > 0.0 {
+                Ok(x)
+            } else {
+                Err(format!("--{name} must be a positive number"))
+            }
+        };
+        let seconds = positive(
+            "seconds",
+            self.seconds.unwrap_or(if smoke { 18.0 } else { 75.0 }),
+        )?;
+        let rss_interval = positive(
+            "rss-interval",
+            self.rss_interval.unwrap_or(if smoke { 1.0 } else { 2.0 }),
+        )?;
+        if !(0.0..=100.0).contains(&self.hang_up_percent) {
+            return Err("--hang-up-percent must be within 0..=100".into());
+        }
+        let out = self.out.clone().or_else(|| {
+            std::env::var_os("TTS_BENCH_OUT").map(|dir| PathBuf::from(dir).join("soak.json"))
+        });
+        Ok(soak::SoakPlan {
+            server: server::ServerConfig {
+                bootstrap: absolute(&bootstrap),
+                family: self.family,
+                model_dir: absolute(&model_dir),
+                config: std::env::temp_dir().join(format!(
+                    "tts-loadtest-soak-{}-{}.toml",
+                    self.family.id(),
+                    std::process::id()
+                )),
+                threads: self.threads,
+                precision: self.precision.clone(),
+                slots: self.slots,
+                max_queue: self.max_queue,
+                openvino_lib: self.openvino_lib.as_deref().map(absolute),
+                start_timeout: Duration::from_secs(self.start_timeout),
+                rust_log: self.rust_log.clone(),
+                stderr_log: None,
+            },
+            url: self.url.clone(),
+            pid: self.pid,
+            path: self.path.clone(),
+            model: self.model.clone().unwrap_or_else(|| match &self.url {
+                Some(_) => "tts-1".to_owned(),
+                None => self.family.id().to_owned(),
+            }),
+            voice: self.voice.clone(),
+            seconds,
+            requests: self.requests.unwrap_or(if smoke { 60 } else { 500 }),
+            max_seconds: self.max_seconds.max(seconds),
+            concurrency: self
+                .concurrency
+                .unwrap_or(if smoke { 8 } else { 4 * cores })
+                .max(1),
+            burst: self.burst,
+            burst_every: self.burst_every.unwrap_or(if smoke { 5.0 } else { 15.0 }),
+            hang_up_fraction: self.hang_up_percent / 100.0,
+            pause_after_429: Duration::from_millis(self.pause_after_429_ms),
+            seed: self.seed,
+            classes: if smoke {
+                vec![soak::InputClass::Short, soak::InputClass::Sentence]
+            } else {
+                vec![
+                    soak::InputClass::Short,
+                    soak::InputClass::Sentence,
+                    soak::InputClass::Pair,
+                ]
+            },
+            rss_interval: Duration::from_secs_f64(rss_interval),
+            rss_bound_mb: self.rss_bound_mb,
+            rss_slope_mb_per_min: self.rss_slope_mb_per_min,
+            recover_seconds: self.recover_seconds.max(0.0),
+            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+            smoke,
+            log_dir: absolute(&self.log_dir.clone().unwrap_or_else(|| {
+                repo.join(if smoke {
+                    "target/soak-smoke"
+                } else {
+                    "target/soak"
+                })
+            })),
+            out: out.map(|p| absolute(&p)),
+        })
+    }
+}
+
+/// Runs the soak, writes its report and says whether it passed.
+async fn soak(args: &SoakArgs) -> Result<bool, String> {
+    let plan = args.plan()?;
+    let out = plan.out.clone();
+    let (report, summary, pass) = soak::run(plan).await?;
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    if let Some(out) = out {
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&out, text.clone() + "\n").map_err(|e| format!("{}: {e}", out.display()))?;
+        eprintln!("[soak] wrote {}", out.display());
+    }
+    println!("{text}");
+    eprint!("\n{summary}");
+    Ok(pass)
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
@@ -286,6 +542,8 @@ impl SuiteArgs {
                 max_queue,
                 openvino_lib: self.openvino_lib.as_deref().map(absolute),
                 start_timeout: Duration::from_secs(self.start_timeout),
+                rust_log: "warn".into(),
+                stderr_log: None,
             },
             url: self.url.clone(),
             path: self.request.path.clone(),
@@ -362,6 +620,11 @@ async fn main() -> ExitCode {
             Ok(plan) => suite::run(plan)
                 .await
                 .map(|(_, summary)| print!("{summary}")),
+            Err(e) => Err(e),
+        },
+        Command::Soak(args) => match soak(&args).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the soak failed its checks (see the summary above)".into()),
             Err(e) => Err(e),
         },
     };

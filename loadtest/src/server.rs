@@ -4,10 +4,11 @@
 //! `TTS_MODEL_DIR`, which replaces the folder of whatever model a configuration lists first).
 
 use std::collections::VecDeque;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -47,6 +48,11 @@ pub struct ServerConfig {
     pub openvino_lib: Option<PathBuf>,
     /// Longest wait for `listening on` (model compilation of a full-size export can be slow).
     pub start_timeout: Duration,
+    /// The function's log filter (RUST_LOG), e.g. `warn`, or `info` for one line per request.
+    pub rust_log: String,
+    /// Append every line the function writes to stderr to this file, each prefixed with the UTC
+    /// time it was read (`None`: only the last lines are kept, to explain a failed start).
+    pub stderr_log: Option<PathBuf>,
 }
 
 /// The phases the function reports about itself, in milliseconds.
@@ -104,12 +110,17 @@ impl Server {
             .env_remove("AWS_LAMBDA_RUNTIME_API")
             .env_remove("TTS_CACHE_DIR")
             .env_remove("TTS_MODEL_DIR")
+            // A key from the caller's environment would answer every request 401.
+            .env_remove("TTS_API_KEY")
+            .env_remove("TTS_API_KEY_FILE")
             .env("TTS_CONFIG", &config.config)
             .env("TTS_BIND", "127.0.0.1:0")
             .env("TTS_PRECISION", &config.precision)
             .env("TTS_SLOTS", config.slots.to_string())
             .env("TTS_MAX_QUEUE", config.max_queue.to_string())
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &config.rust_log)
+            // Plain log lines (tracing-subscriber colours them unless NO_COLOR is set).
+            .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -132,11 +143,26 @@ impl Server {
 
         // The last lines of stderr, to explain a failed start.
         let tail = Arc::new(Mutex::new(VecDeque::<String>::new()));
+        let mut log = match &config.stderr_log {
+            Some(path) => Some(std::io::LineWriter::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+            )),
+            None => None,
+        };
         if let Some(stderr) = child.stderr.take() {
             let tail = tail.clone();
             tokio::spawn(async move {
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(file) = &mut log {
+                        // A line at a time: small blocking writes, and the file stays readable
+                        // while the function runs.
+                        let _ = writeln!(file, "[{}] {line}", utc_now());
+                    }
                     let mut tail = tail.lock().unwrap_or_else(|e| e.into_inner());
                     if tail.len() == 20 {
                         tail.pop_front();
@@ -198,6 +224,36 @@ impl Server {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// `time` as RFC 3339 UTC with milliseconds, e.g. `2026-12-02T18:51:40.123Z` (the function's
+/// own log lines carry the same kind of timestamp).
+pub fn utc(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+/// The current time as [`utc`] writes it.
+pub fn utc_now() -> String {
+    utc(SystemTime::now())
 }
 
 /// A field of `/proc/<pid>/status` in megabytes (e.g. `VmRSS`, `VmHWM`), if readable.
@@ -270,5 +326,19 @@ impl RssSampler {
             std::mem::take(&mut *self.samples.lock().unwrap_or_else(|e| e.into_inner()));
         samples.sort_by(|a, b| a.0.total_cmp(&b.0));
         samples
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_are_written_as_rfc_3339() {
+        assert_eq!(utc(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_796_237_500_123);
+        assert_eq!(utc(t), "2026-12-02T18:51:40.123Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(utc(leap), "2000-02-29T00:00:00.000Z");
     }
 }
