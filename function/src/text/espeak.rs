@@ -246,7 +246,7 @@ impl Espeak {
     /// assembled as Piper does (each codepoint one phoneme, clause punctuation included). If the
     /// helper has died it is restarted once and the request retried.
     pub fn phonemize(&self, text: &str, voice: &str) -> Result<Vec<String>, EspeakError> {
-        let request = serde_json::json!({ "text": text, "voice": voice }).to_string();
+        let request = request_line(text, voice);
         let mut slot = self.lock();
         let mut restarted = false;
         loop {
@@ -369,6 +369,12 @@ impl Drop for Helper {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The request line the helper reads for `text` in `voice`: one JSON object on one line (any
+/// newline or control character in the text is escaped by the JSON encoding).
+pub fn request_line(text: &str, voice: &str) -> String {
+    serde_json::json!({ "text": text, "voice": voice }).to_string()
 }
 
 /// Reads a reply line of the helper: the sentences, or the helper's error (any line gives one or
