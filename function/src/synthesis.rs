@@ -22,6 +22,10 @@ pub struct SpeechJob<'a> {
     pub format: AudioFormat,
     /// Silence between pieces.
     pub pause: Duration,
+    /// Most characters the prepared pieces may hold together (what the model will read: words
+    /// for SpeechT5, phonemes for Piper), so an input that expands enormously when read out (4096
+    /// digits become 4096 words) is refused at once instead of running into the time limit.
+    pub max_spoken_chars: Option<usize>,
 }
 
 /// Encoded audio and what it cost.
@@ -53,6 +57,14 @@ pub enum SynthesisError {
     /// Nothing speakable is left after text preparation.
     #[error("the input has nothing to synthesize")]
     NothingToSay,
+    /// The prepared pieces are longer than [`SpeechJob::max_spoken_chars`].
+    #[error("'input' is too long once read out: with numbers, symbols and abbreviations spelled out it makes {chars} characters of speech for this model, over its limit of {max}. Split the text into several requests.")]
+    TooMuchSpeech {
+        /// Characters of the prepared pieces.
+        chars: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The engine or the encoder panicked (caught; the message is for the log).
     #[error("synthesis panicked: {0}")]
     Panicked(String),
@@ -68,10 +80,7 @@ pub fn synthesize(
     // Refuse a format that was built out before spending any inference on it.
     job.format.ensure_built()?;
     let info = engine.info();
-    let pieces = engine.prepare(job.text)?;
-    if pieces.is_empty() {
-        return Err(SynthesisError::NothingToSay);
-    }
+    let pieces = prepare(engine, job)?;
     let pause = (job.pause.as_secs_f64() / f64::from(job.speed) * f64::from(info.sample_rate))
         .round() as usize;
     let mut samples: Vec<f32> = Vec::new();
@@ -100,6 +109,22 @@ pub fn synthesize(
         timings,
         post: started.elapsed(),
     })
+}
+
+/// The engine's pieces of `job`'s text: refused when there are none or they are longer than the
+/// job's limit.
+fn prepare(engine: &dyn SpeechEngine, job: &SpeechJob<'_>) -> Result<Vec<String>, SynthesisError> {
+    let pieces = engine.prepare(job.text)?;
+    if pieces.is_empty() {
+        return Err(SynthesisError::NothingToSay);
+    }
+    if let Some(max) = job.max_spoken_chars {
+        let chars = pieces.iter().map(|p| p.chars().count()).sum();
+        if chars > max {
+            return Err(SynthesisError::TooMuchSpeech { chars, max });
+        }
+    }
+    Ok(pieces)
 }
 
 /// A job prepared for streaming: its pieces are known (so an input with nothing to say is refused
@@ -144,10 +169,7 @@ pub fn prepare_stream(
     job: &SpeechJob<'_>,
 ) -> Result<PreparedStream, SynthesisError> {
     job.format.ensure_built()?;
-    let pieces = engine.prepare(job.text)?;
-    if pieces.is_empty() {
-        return Err(SynthesisError::NothingToSay);
-    }
+    let pieces = prepare(engine, job)?;
     let sample_rate = engine.info().sample_rate;
     Ok(PreparedStream {
         pieces,

@@ -129,6 +129,23 @@ def start(lambda_root, invoke_mode: str, **extra):
     return process, watch, log
 
 
+def speak(port: int, log: Path, body: dict, lost: list[str]):
+    """One speech request through watch; retried once only when watch lost an answer the function
+    gave: cargo-lambda 1.9.2 sometimes never delivers a 20-50 kB answer (tests/sdk/conftest.py
+    measured about 1 in 50-100). The function's own metrics record proves it answered 200; without
+    one the timeout stands as a failure."""
+    before = len(emf_records(log))
+    try:
+        return layout.request(port, "POST", "/v1/audio/speech", body, timeout=45)
+    except TimeoutError:
+        answered = emf_records(log)[before:]
+        if not any(r["Status"] == 200 and r["Format"] == body.get("response_format") for r in answered):
+            raise
+        lost.append(body.get("response_format"))
+        print(f"watch lost the function's 200 for {body.get('response_format')}; asking once more")
+        return layout.request(port, "POST", "/v1/audio/speech", body)
+
+
 def decoded_seconds(path: Path, fmt: str, rate: int) -> tuple[str, float]:
     """(codec, seconds) as ffprobe names the codec and ffmpeg decodes the samples."""
     if fmt == "pcm":
@@ -154,11 +171,12 @@ def test_the_packaged_function_speaks_every_format_through_the_url_path(lambda_r
     try:
         streamed = invoke_mode == "RESPONSE_STREAM"
         durations = {}
+        lost: list[str] = []
         for fmt in FORMATS:
             body = {"model": "tts-1", "input": TEXT, "voice": "alloy", "response_format": fmt}
             if streamed:
                 body["stream_format"] = "audio"
-            status, headers, audio, first, total = layout.request(watch.port, "POST", "/v1/audio/speech", body)
+            status, headers, audio, first, total = speak(watch.port, log, body, lost)
             assert status == 200, (fmt, status, audio[:300])
             path = tmp_path / f"speech.{fmt}"
             path.write_bytes(audio)
@@ -199,11 +217,14 @@ def test_the_packaged_function_speaks_every_format_through_the_url_path(lambda_r
     assert "panicked" not in text, text[-3000:]
     # One metrics record per request, in the function's own words, agreeing with the answers.
     records = emf_records(log)
-    assert [r["Format"] for r in records] == FORMATS, records
+    sent = [f for fmt in FORMATS for f in [fmt] * (1 + lost.count(fmt))]
+    assert [r["Format"] for r in records] == sent, (records, lost)
     for r in records:
         assert r["Model"] == "piper-joe" and r["Status"] == 200 and r["Streamed"] is streamed, r
         assert 0 < r["TimeToFirstAudioByte"] <= r["Latency"] and r["RealTimeFactor"] > 0, r
-        assert abs(r["AudioSeconds"] - durations[r["Format"]]) < 0.2, (r, durations)
+        last = [x for x in records if x["Format"] == r["Format"]][-1]
+        if r is last:  # an answer watch lost was a synthesis of its own
+            assert abs(r["AudioSeconds"] - durations[r["Format"]]) < 0.2, (r, durations)
         assert r["InputCharacters"] == len(TEXT), r
     init = [r for r in emf_lines(log) if "InitTotalMs" in r]
     assert len(init) == 1 and init[0]["ModelLoadMs"]["piper-joe"] > 0, init

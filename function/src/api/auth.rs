@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::Digest as _;
 use subtle::ConstantTimeEq as _;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 use super::{ApiError, AppState};
 use crate::config::Access;
@@ -86,7 +86,11 @@ pub fn cors(access: &Access) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(origin)
             .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            // The headers the page asks for: the OpenAI JS SDK in a browser sends its own
+            // (`x-stainless-*`, `openai-organization`, ...) besides Authorization and
+            // Content-Type, and a fixed list would fail its preflight. The origin list is
+            // what guards the function.
+            .allow_headers(AllowHeaders::mirror_request())
             .expose_headers(EXPOSED.map(HeaderName::from_static))
             .max_age(std::time::Duration::from_secs(600)),
     )

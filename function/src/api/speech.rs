@@ -337,6 +337,10 @@ async fn handle(
     let permit = admission.enter(deadline.map(|(at, _)| at)).await?;
     let engine = served.engine.clone();
     let pause = Duration::from_millis(u64::from(limits.sentence_pause_ms));
+    // What the model reads may be this much longer than the input limit: 4 × leaves ordinary
+    // text (about 1.1× once normalized) and number-heavy text room, and refuses at once what
+    // could not be spoken within the time limit anyway (4096 digits are 4096 words).
+    let max_spoken = limits.max_input_chars.saturating_mul(4);
     if let Some(mode) = request.stream {
         if limits.streaming {
             log.streamed = true;
@@ -349,6 +353,7 @@ async fn handle(
                 speed: request.speed,
                 format: request.format,
                 pause,
+                max_spoken_chars: max_spoken,
                 mode,
                 permit,
                 deadline,
@@ -384,6 +389,7 @@ async fn handle(
                     speed,
                     format,
                     pause,
+                    max_spoken_chars: Some(max_spoken),
                 },
                 &stop,
             )
@@ -479,6 +485,7 @@ pub(super) fn synthesis_error(error: SynthesisError, model: &str) -> ApiError {
             ApiError::field("input", e.to_string())
         }
         SynthesisError::NothingToSay => ApiError::field("input", "'input' has nothing to speak."),
+        e @ SynthesisError::TooMuchSpeech { .. } => ApiError::field("input", e.to_string()),
         SynthesisError::Audio(crate::audio::AudioError::NotBuilt { format, .. }) => {
             ApiError::FormatNotBuilt(format.name())
         }

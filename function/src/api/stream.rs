@@ -34,6 +34,8 @@ pub(super) struct StreamRequest {
     pub speed: f32,
     pub format: AudioFormat,
     pub pause: Duration,
+    /// [`SpeechJob::max_spoken_chars`].
+    pub max_spoken_chars: usize,
     pub mode: StreamFormat,
     /// The request's admission place, held until synthesis ends.
     pub permit: Admitted,
@@ -57,6 +59,7 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
         speed,
         format,
         pause,
+        max_spoken_chars,
         mode,
         permit,
         deadline,
@@ -69,7 +72,10 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
         let engine = Arc::clone(&engine);
         let (text, voice) = job_parts.clone();
         tokio::task::spawn_blocking(move || {
-            prepare_stream(engine.as_ref(), &job(&text, &voice, speed, format, pause))
+            prepare_stream(
+                engine.as_ref(),
+                &job(&text, &voice, speed, format, pause, max_spoken_chars),
+            )
         })
         .await
         .map_err(|e| ApiError::internal(format!("streaming task failed: {e}")))?
@@ -104,7 +110,7 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let (text, voice) = job_parts;
-        let job = job(&text, &voice, speed, format, pause);
+        let job = job(&text, &voice, speed, format, pause, max_spoken_chars);
         let mut first_byte: Option<Duration> = None;
         let mut emit = |bytes: Vec<u8>| {
             first_byte.get_or_insert_with(|| started.elapsed());
@@ -247,6 +253,7 @@ fn job<'a>(
     speed: f32,
     format: AudioFormat,
     pause: Duration,
+    max_spoken_chars: usize,
 ) -> SpeechJob<'a> {
     SpeechJob {
         text,
@@ -254,6 +261,7 @@ fn job<'a>(
         speed,
         format,
         pause,
+        max_spoken_chars: Some(max_spoken_chars),
     }
 }
 
