@@ -166,3 +166,40 @@ impl SnapStartResource for SnapshotHooks {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::tower::{service_fn, ServiceExt as _};
+
+    fn invocation() -> LambdaInvocation {
+        LambdaInvocation {
+            parts: axum::http::Response::new(()).into_parts().0,
+            body: axum::body::Bytes::new(),
+            context: lambda_http::Context::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_undeliverable_answer_fails_that_invocation_only() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let inner = service_fn(move |_: LambdaInvocation| {
+            let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n % 2 == 0 {
+                    Err::<(), lambda_http::Error>("client error (SendRequest)".into())
+                } else {
+                    Ok(())
+                }
+            }
+        });
+        let mut service = Survive.layer(inner);
+        for _ in 0..4 {
+            // The runner's `?` on this result is what used to end the process.
+            let result = (&mut service).oneshot(invocation()).await;
+            assert!(result.is_ok());
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
+}
