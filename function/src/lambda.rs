@@ -187,7 +187,7 @@ mod tests {
         let inner = service_fn(move |_: LambdaInvocation| {
             let n = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             async move {
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     Err::<(), lambda_http::Error>("client error (SendRequest)".into())
                 } else {
                     Ok(())
