@@ -13,8 +13,43 @@ use tts::api::{router, AppState, Metrics};
 use tts::config::{lambda_max_concurrency, Config};
 use tts::pipeline::Pipeline;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// glibc malloc arenas the process may use, unless `MALLOC_ARENA_MAX` says otherwise. glibc's
+/// default (8 per core) gives each of the many threads that allocate tensors (tokio's blocking
+/// pool, OpenVINO's workers) an arena of its own that keeps what it freed: under the soak's mixed
+/// load RSS crept up ~190 MB in 20 s after the working set was reached and kept rising; with 2
+/// arenas it stayed within 1 MB of its working set for 40 s (Piper, 2 slots, Intel Xeon 2 cores).
+const MALLOC_ARENAS: i32 = 2;
+
+/// Sets [`MALLOC_ARENAS`] before any thread exists; returns the limit it set, if it set one.
+fn limit_malloc_arenas() -> Option<i32> {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return None; // glibc has read it at start
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt sets one allocator parameter; no other thread runs yet.
+        let set = unsafe { libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS) } == 1;
+        set.then_some(MALLOC_ARENAS)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    None
+}
+
+fn main() -> ExitCode {
+    let arenas = limit_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(serve(arenas)),
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(malloc_arenas: Option<i32>) -> ExitCode {
     let process_started = std::time::Instant::now();
     let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
     init_tracing(in_lambda);
@@ -55,6 +90,7 @@ async fn main() -> ExitCode {
         models = ?pipeline.models().all().iter().map(|m| &m.id).collect::<Vec<_>>(),
         limits = ?settings.limits,
         access = ?settings.access,
+        ?malloc_arenas,
         "pipeline ready"
     );
     let metrics = if config.metrics.enabled(in_lambda) {

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 pub use device::{Device, Precision, PrecisionReport};
 pub use error::EngineError;
-pub use runtime::{Runtime, RuntimeOptions, OPENVINO_C_LIBRARY};
+pub use runtime::{CompileOverrides, Runtime, RuntimeOptions, OPENVINO_C_LIBRARY};
 
 /// What a model tells its callers about itself.
 #[derive(Clone, Debug, serde::Serialize)]

@@ -36,6 +36,31 @@ pub struct RuntimeOptions {
     pub cpu_runtime_cache: Option<u32>,
 }
 
+/// OpenVINO's own default for `CPU_RUNTIME_CACHE_CAPACITY`.
+const OPENVINO_RUNTIME_CACHE: u32 = 5000;
+
+/// CPU settings one compile may take instead of the core's (see [`Runtime::compile_overriding`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CompileOverrides {
+    /// Compute in this precision instead of the configured one.
+    pub precision: Option<Precision>,
+    /// Entries of the per-shape kernel cache (`CPU_RUNTIME_CACHE_CAPACITY`) instead of the
+    /// configured ones.
+    pub runtime_cache: Option<u32>,
+}
+
+fn set_runtime_cache(core: &mut Core, entries: u32) -> Result<(), EngineError> {
+    core.set_property(
+        &DeviceType::CPU,
+        &RwPropertyKey::Other("CPU_RUNTIME_CACHE_CAPACITY".into()),
+        &entries.to_string(),
+    )
+    .map_err(|source| EngineError::Setup {
+        what: "CPU runtime cache capacity".into(),
+        source,
+    })
+}
+
 /// A loaded runtime and its core, shared by the engines that compile models with it.
 pub struct Runtime {
     core: Mutex<Core>,
@@ -81,12 +106,7 @@ impl Runtime {
             .map_err(setup("inference threads"))?;
         }
         if let Some(entries) = options.cpu_runtime_cache {
-            core.set_property(
-                &cpu,
-                &RwPropertyKey::Other("CPU_RUNTIME_CACHE_CAPACITY".into()),
-                &entries.to_string(),
-            )
-            .map_err(setup("CPU runtime cache capacity"))?;
+            set_runtime_cache(&mut core, entries)?;
         }
         if let Some(dir) = &options.cache_dir {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::ModelFolder {
@@ -129,26 +149,32 @@ impl Runtime {
     /// ONNX frontend) and compiles it for the CPU in the configured precision; returns it with
     /// the precision it really computes in (read back from the compiled model).
     pub fn compile(&self, xml: &Path) -> Result<(openvino::CompiledModel, Precision), EngineError> {
-        self.compile_with(xml, None)
+        self.compile_with(xml, CompileOverrides::default())
     }
 
-    /// [`Self::compile`] in `precision` instead of the configured one, for a model that must not
-    /// run in it (the core's setting is changed for this compile only, under the core's lock).
-    pub fn compile_in(
+    /// [`Self::compile`] with some of the core's CPU settings changed for this compile only
+    /// (under the core's lock, restored after): a model that must not run in the configured
+    /// precision, or whose per-shape kernel cache must stay small.
+    pub fn compile_overriding(
         &self,
         xml: &Path,
-        precision: Precision,
+        overrides: CompileOverrides,
     ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
         self.compile_with(
             xml,
-            Some(precision).filter(|p| *p != self.options.precision),
+            CompileOverrides {
+                precision: overrides.precision.filter(|p| *p != self.options.precision),
+                runtime_cache: overrides
+                    .runtime_cache
+                    .filter(|n| Some(*n) != self.options.cpu_runtime_cache),
+            },
         )
     }
 
     fn compile_with(
         &self,
         xml: &Path,
-        precision: Option<Precision>,
+        overrides: CompileOverrides,
     ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
         let started = std::time::Instant::now();
         let bin = if xml.extension().is_some_and(|e| e == "xml") {
@@ -168,12 +194,23 @@ impl Runtime {
                 source,
             })?;
         let read = started.elapsed();
-        if let Some(p) = precision {
+        if let Some(p) = overrides.precision {
             set_hint(&mut core, p)?;
         }
+        if let Some(entries) = overrides.runtime_cache {
+            set_runtime_cache(&mut core, entries)?;
+        }
         let compiled = core.compile_model(&model, DeviceType::CPU);
-        if precision.is_some() {
+        if overrides.precision.is_some() {
             set_hint(&mut core, self.options.precision)?;
+        }
+        if overrides.runtime_cache.is_some() {
+            set_runtime_cache(
+                &mut core,
+                self.options
+                    .cpu_runtime_cache
+                    .unwrap_or(OPENVINO_RUNTIME_CACHE),
+            )?;
         }
         drop(core);
         let compiled = compiled.map_err(|source| EngineError::Setup {

@@ -78,6 +78,10 @@ impl InputClass {
     }
 }
 
+/// The slowest `speed` the mix draws (0.5–2.0 for 30% of requests): the longest audio, so the
+/// largest shapes, of an input.
+pub const SLOWEST: f64 = 0.5;
+
 /// When a request means to hang up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -130,6 +134,7 @@ impl Spec {
             _ => [None, None, Some("audio"), Some("sse")][rng.below(4)],
         };
         let speed = (rng.unit() < 0.3).then(|| (50 + rng.below(151)) as f64 / 100.0);
+        debug_assert!(speed.is_none_or(|s| s >= SLOWEST));
         let class = classes[rng.below(classes.len())];
         let input = class.text(rng.below(SENTENCES.len()));
         Spec {

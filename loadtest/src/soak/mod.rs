@@ -1,7 +1,9 @@
 //! `loadtest soak`: a long mixed workload against one function, checking that every answer is a
 //! 200 or a well-formed 429 and that the process's memory stays flat.
 //!
-//! Workers (the concurrency) send requests in a closed loop until both the time and the request
+//! Before the clock starts the mix's largest request runs on every place twice ([`prime`]), so
+//! the function's working set (a dynamic-shape model holds memory for the largest shapes it has
+//! run) is reached before the memory is judged. Then workers (the concurrency) send requests in a closed loop until both the time and the request
 //! budget are spent; every `burst_every` seconds a burst of extra requests pushes the requests
 //! in flight over the function's places (slots + queue), so some answers are 429s. Each request is
 //! drawn from a seeded xorshift by its index alone ([`Spec::pick`]), so request `i` of a run can be
@@ -247,6 +249,59 @@ async fn normal_request(
     }
 }
 
+/// Before the clock starts: the mix's largest request (its longest input at its slowest speed,
+/// whole WAV) `n` at a time (all of the function's places, so every slot runs one), twice. A
+/// dynamic-shape model holds memory for the largest shapes it has run, so its working set is
+/// reached only once the largest request has run on every slot; after this, growth means a leak,
+/// not a new largest input drawn late in the load. Returns the seconds it took and the RSS after.
+async fn prime(
+    client: &reqwest::Client,
+    url: &str,
+    plan: &SoakPlan,
+    n: usize,
+    pid: Option<u32>,
+) -> Result<(f64, Option<f64>), String> {
+    let input = plan
+        .classes
+        .iter()
+        .flat_map(|class| (0..SENTENCES.len()).map(|k| class.text(k)))
+        .max_by_key(|text| text.chars().count())
+        .ok_or("the mix has no input classes")?;
+    let spec = Spec {
+        index: usize::MAX,
+        format: "wav",
+        stream: None,
+        speed: Some(mix::SLOWEST),
+        class: *plan.classes.last().ok_or("the mix has no input classes")?,
+        input,
+        hang_up: None,
+    };
+    let body = spec.body(&plan.model, &plan.voice);
+    let started = Instant::now();
+    for _ in 0..2 {
+        let mut all = tokio::task::JoinSet::new();
+        for _ in 0..n.max(1) {
+            let (client, url, body, spec) =
+                (client.clone(), url.to_owned(), body.clone(), spec.clone());
+            all.spawn(async move { send(&client, &url, &body, &spec).await });
+        }
+        while let Some(seen) = all.join_next().await {
+            let seen = seen.map_err(|e| format!("priming: {e}"))?;
+            if classify(&spec, &seen) != Outcome::Ok {
+                return Err(format!(
+                    "priming: the largest request of the mix got {:?} ({:?})",
+                    seen.status,
+                    String::from_utf8_lossy(&seen.body[..seen.body.len().min(300)])
+                ));
+            }
+        }
+    }
+    Ok((
+        started.elapsed().as_secs_f64(),
+        pid.and_then(|pid| proc_status_mb(pid, "VmRSS")),
+    ))
+}
+
 /// Runs the soak: spawns the function unless the plan has a URL, and returns the report, its
 /// Markdown summary and whether it passed. The function's configuration file exists only while
 /// the soak runs.
@@ -353,6 +408,12 @@ async fn soak(plan: SoakPlan, server: Option<&Server>) -> Result<(Value, String,
             Some(pid) => format!(", RSS of pid {pid} every {:?}", plan.rss_interval),
             None => ", no RSS (give --pid with --url)".into(),
         }
+    ));
+
+    let (primed_s, rss_primed_mb) = prime(&client, &url, &plan, places as usize, pid).await?;
+    progress(format!(
+        "primed in {primed_s:.1} s: the mix's largest request {places} at a time; RSS {} MB",
+        rss_primed_mb.map_or("?".into(), |mb| format!("{mb:.0}"))
     ));
 
     let log = std::fs::File::create(plan.log_dir.join("requests.jsonl"))
@@ -490,6 +551,8 @@ async fn soak(plan: SoakPlan, server: Option<&Server>) -> Result<(Value, String,
         load_s,
         rss: &rss,
         rss_ready_mb,
+        rss_primed_mb,
+        primed_s,
         rss_hwm_mb,
         verdict: verdict.as_ref(),
         recovered_s,

@@ -37,6 +37,8 @@ pub(super) struct ReportParts<'a> {
     pub(super) load_s: f64,
     pub(super) rss: &'a [(f64, f64)],
     pub(super) rss_ready_mb: Option<f64>,
+    pub(super) rss_primed_mb: Option<f64>,
+    pub(super) primed_s: f64,
     pub(super) rss_hwm_mb: Option<f64>,
     pub(super) verdict: Option<&'a RssVerdict>,
     pub(super) recovered_s: Option<f64>,
@@ -164,7 +166,7 @@ pub(super) fn report(p: ReportParts<'_>) -> Value {
     let definitions = json!({
         "outcomes": "ok: a 200 read to its end whose audio starts as its format does (wav: a mono 16-bit PCM RIFF header with exact sizes, 0xFFFFFFFF when streamed; sse: events decoded, ending with speech.audio.done); saturated: a 429 with a numeric Retry-After and an OpenAI error body; hung_up: we closed the connection (a timer 50-300 ms after sending, before_headers or after_headers; or after_first_bytes of a stream), not an error; other: anything else (another status, a connection error or timeout, a 200 cut short or not audio), a failure",
         "statuses": "HTTP status of every request that got headers (hung-up ones included), else the transport error kind",
-        "rss": "VmRSS samples [seconds since the load started, MB]; warm-up: the first 15 s or 20% of the load, whichever is shorter; start: the first sample after it; end: the last sample of the load; slope: least squares over the post-warm-up samples; pass: end - start <= bound_mb and slope <= slope_limit (default: bound_mb over the post-warm-up window)",
+        "rss": "VmRSS samples [seconds since the load started, MB]; before the load the mix's largest request (longest input, slowest speed) ran on every place twice (primed); warm-up: the first 15 s or 20% of the load, whichever is shorter; start: the first sample after it; end: the last sample of the load; slope: least squares over the post-warm-up samples; pass: end - start <= bound_mb and slope <= slope_limit (default: bound_mb over the post-warm-up window)",
         "latency_ms_200": "send to last byte of the ok requests",
     });
     let (survivor, survivor_seen, attempts) = p.survivor;
@@ -204,6 +206,8 @@ pub(super) fn report(p: ReportParts<'_>) -> Value {
         "rss": {
             "pid": p.pid,
             "ready_mb": p.rss_ready_mb.map(r3),
+            "primed_mb": p.rss_primed_mb.map(r3),
+            "primed_s": r3(p.primed_s),
             "samples": p.rss.iter().map(|(t, mb)| json!([r3(*t), r3(*mb)])).collect::<Vec<_>>(),
             "verdict": p.verdict,
             "hwm_mb": p.rss_hwm_mb.map(r3),
@@ -288,9 +292,10 @@ pub fn markdown(report: &Value) -> String {
     let v = &report["rss"]["verdict"];
     if v.is_object() {
         out += &format!(
-            "RSS (pid {}): {} MB ready; after a {} s warm-up {} MB, peak {} MB, end {} MB (growth {} MB, bound {} MB: {}); slope {} MB/min over {} samples (limit {}: {}); VmHWM {} MB.\n",
+            "RSS (pid {}): {} MB ready, {} MB primed (the largest request on every slot); after a {} s warm-up {} MB, peak {} MB, end {} MB (growth {} MB, bound {} MB: {}); slope {} MB/min over {} samples (limit {}: {}); VmHWM {} MB.\n",
             report["rss"]["pid"],
             cell(&report["rss"]["ready_mb"]),
+            cell(&report["rss"]["primed_mb"]),
             cell(&v["warmup_s"]),
             cell(&v["start_mb"]),
             cell(&v["peak_mb"]),

@@ -31,8 +31,8 @@ pub use voice::{InferenceConfig, VoiceConfig, VoiceFolder};
 use super::ov::{check_signature, infer, tensor};
 use super::pool::Pool;
 use super::{
-    stream_whole, EngineError, ModelInfo, Precision, Runtime, SpeechEngine, SpeedControl, Stop,
-    Streamed, Synthesis, Timings,
+    stream_whole, CompileOverrides, EngineError, ModelInfo, Precision, Runtime, SpeechEngine,
+    SpeedControl, Stop, Streamed, Synthesis, Timings,
 };
 use crate::audio::change_speed;
 use crate::text::espeak::Espeak;
@@ -65,6 +65,26 @@ const FIX: &str = "Use a Piper voice exported by Piper's own training code (inpu
 pub const PRECISION_REASON: &str = "in bf16 about 1 inference in 10 fails (OpenVINO's Range node \
     overflows on the frame counts) and in f16 an inference can run for minutes, so Piper voices \
     always compile in f32";
+
+/// Entries of the CPU plugin's per-shape kernel cache a Piper voice compiles with, unless
+/// `TTS_CPU_RUNTIME_CACHE` sets one for every model. The voice's shapes follow the sentence
+/// (phoneme count) and its random frame counts, so nearly every inference has shapes of its own:
+/// with OpenVINO's default of 5000 entries the cache only grows (the soak measured the process
+/// at 2 GB after 190 short requests, rising 30 MB a second; SpeechT5's decoder steps repeat
+/// their shapes and keep the default).
+pub const RUNTIME_CACHE: u32 = 64;
+
+/// Always f32 (see [`PRECISION_REASON`]) and a small kernel cache (see [`RUNTIME_CACHE`]).
+fn overrides(runtime: &Runtime) -> CompileOverrides {
+    CompileOverrides {
+        precision: Some(Precision::F32),
+        runtime_cache: runtime
+            .options()
+            .cpu_runtime_cache
+            .is_none()
+            .then_some(RUNTIME_CACHE),
+    }
+}
 
 /// A loaded Piper voice.
 pub struct Piper {
@@ -115,7 +135,8 @@ impl Piper {
                 ),
             })?;
         // Always f32: see PRECISION_REASON.
-        let (mut model, precision) = runtime.compile_in(&folder.model, Precision::F32)?;
+        let (mut model, precision) =
+            runtime.compile_overriding(&folder.model, overrides(runtime))?;
         let requested = runtime.options().precision;
         if requested != Precision::F32 {
             tracing::warn!(
@@ -235,7 +256,7 @@ impl SpeechEngine for Piper {
     /// replaced; and eSpeak NG's helper is asked to phonemize once, which restarts it if the
     /// restore lost it.
     fn after_restore(&self, runtime: &Runtime) -> Result<(), EngineError> {
-        let (model, _) = runtime.compile_in(&self.model_path, Precision::F32)?;
+        let (model, _) = runtime.compile_overriding(&self.model_path, overrides(runtime))?;
         *self.model.lock().unwrap_or_else(PoisonError::into_inner) = model;
         self.requests.clear_idle();
         self.espeak
