@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FUNCTION_ENV, LOG_DIR, REPO, cargo_lambda, decode, free_port, http, progress, stop, tail
+from conftest import FUNCTION_ENV, LOG_DIR, REPO, cargo_lambda, decode, free_port, progress, stop, tail
+from conftest import http as http_request
 
 MEDIUM = "The committee met on Tuesday to discuss the new budget, and it agreed to fund the library. " * 3
 LONG = MEDIUM * 4
@@ -86,7 +87,7 @@ def normal_request_speaks(port: int, workdir: Path, name: str, streamed: bool) -
     body = {"model": "tts-1", "input": "Still here, and speaking.", "voice": "alloy", "response_format": "wav"}
     if streamed:
         body["stream_format"] = "audio"
-    reply = http("POST", f"http://127.0.0.1:{port}/v1/audio/speech", body, timeout=120)
+    reply = http_request("POST", f"http://127.0.0.1:{port}/v1/audio/speech", body, timeout=120)
     status, audio = reply.status, reply.body
     assert status == 200, (name, status, audio[:300])
     path = workdir / f"{name}.wav"
