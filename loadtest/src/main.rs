@@ -324,32 +324,13 @@ struct SoakArgs {
 impl SoakArgs {
     fn plan(&self) -> Result<soak::SoakPlan, String> {
         let repo = repo();
-        let bootstrap = self.bootstrap.clone().unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| repo.join("target"), PathBuf::from)
-                .join("release/bootstrap")
-        });
+        let bootstrap = bootstrap_or_release(self.bootstrap.as_ref(), &repo);
         let model_dir = self.model_dir.clone().unwrap_or_else(|| match self.family {
             Family::Speecht5 => repo.join("tests/fixtures/speecht5-tiny/model"),
             Family::Piper => repo.join(".models/piper-joe"),
         });
         if self.url.is_none() {
-            if !bootstrap.is_file() {
-                return Err(format!(
-                    "{} is missing: build it (cargo build --release -p tts-function --bin bootstrap) or pass --bootstrap",
-                    bootstrap.display()
-                ));
-            }
-            if !model_dir.is_dir() {
-                return Err(format!(
-                    "model folder {} is missing{}",
-                    model_dir.display(),
-                    match self.family {
-                        Family::Piper => " (function/scripts/setup-piper.sh installs the voice)",
-                        Family::Speecht5 => "",
-                    }
-                ));
-            }
+            check_spawnable(&bootstrap, &model_dir, self.family)?;
         }
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let smoke = self.smoke;
@@ -470,14 +451,40 @@ fn repo() -> PathBuf {
         .unwrap_or_else(|_| PathBuf::from(REPO))
 }
 
+/// `given`, else the release `bootstrap` (under `$CARGO_TARGET_DIR` when set).
+fn bootstrap_or_release(given: Option<&PathBuf>, repo: &Path) -> PathBuf {
+    given.cloned().unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| repo.join("target"), PathBuf::from)
+            .join("release/bootstrap")
+    })
+}
+
+/// The binary and model folder a spawned function needs exist, or what to do about it.
+fn check_spawnable(bootstrap: &Path, model_dir: &Path, family: Family) -> Result<(), String> {
+    if !bootstrap.is_file() {
+        return Err(format!(
+            "{} is missing: build it (cargo build --release -p tts-function --bin bootstrap) or pass --bootstrap",
+            bootstrap.display()
+        ));
+    }
+    if !model_dir.is_dir() {
+        return Err(format!(
+            "model folder {} is missing{}",
+            model_dir.display(),
+            match family {
+                Family::Piper => " (function/scripts/setup-piper.sh installs the voice)",
+                Family::Speecht5 => "",
+            }
+        ));
+    }
+    Ok(())
+}
+
 impl SuiteArgs {
     fn plan(&self) -> Result<suite::SuitePlan, String> {
         let repo = repo();
-        let bootstrap = self.bootstrap.clone().unwrap_or_else(|| {
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| repo.join("target"), PathBuf::from)
-                .join("release/bootstrap")
-        });
+        let bootstrap = bootstrap_or_release(self.bootstrap.as_ref(), &repo);
         let model_dir = self
             .model_dir
             .clone()
@@ -486,22 +493,7 @@ impl SuiteArgs {
                 (Family::Speecht5, false) => repo.join(".models/speecht5-full-random"),
                 (Family::Piper, _) => repo.join(".models/piper-joe"),
             });
-        if !bootstrap.is_file() {
-            return Err(format!(
-                "{} is missing: build it (cargo build --release -p tts-function --bin bootstrap) or pass --bootstrap",
-                bootstrap.display()
-            ));
-        }
-        if !model_dir.is_dir() {
-            return Err(format!(
-                "model folder {} is missing{}",
-                model_dir.display(),
-                match self.family {
-                    Family::Piper => " (function/scripts/setup-piper.sh installs the voice)",
-                    Family::Speecht5 => "",
-                }
-            ));
-        }
+        check_spawnable(&bootstrap, &model_dir, self.family)?;
         let concurrency = if !self.concurrency.is_empty() {
             self.concurrency.clone()
         } else if self.smoke {
