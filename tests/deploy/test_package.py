@@ -132,17 +132,29 @@ def start(lambda_root, invoke_mode: str, **extra):
 def speak(port: int, log: Path, body: dict, lost: list[str]):
     """One speech request through watch; retried once only when watch lost an answer the function
     gave: cargo-lambda 1.9.2 sometimes never delivers an answer (tests/sdk/conftest.py measured
-    about 1 in 50-100 with 20-50 kB bodies; CI met it here too). The function's own metrics
-    record, written when it answered, is the evidence; without a new one the timeout stands."""
+    about 1 in 50-100 with 20-50 kB bodies; CI met it here too), or answers its own 500 (an RFC 7807
+    problem, `{"type":"https://httpstatuses.com/500",...}`, never the function's OpenAI-shaped
+    error). For a timeout the function's own metrics record, written when it answered, is the
+    evidence; without a new one the timeout stands. Watch's 500 is its own evidence; `lost` lists
+    the formats whose answer the function gave and watch lost (each has a record of its own)."""
     before = len(emf_records(log))
+    what = body.get("response_format")
     try:
-        return layout.request(port, "POST", "/v1/audio/speech", body, timeout=45)
+        reply = layout.request(port, "POST", "/v1/audio/speech", body, timeout=45)
     except TimeoutError:
         if len(emf_records(log)) <= before:
             raise
-        lost.append(body.get("response_format"))
-        print(f"watch lost an answer the function gave ({body.get('response_format')}); asking once more")
+        lost.append(what)
+        print(f"watch lost an answer the function gave ({what}); asking once more")
         return layout.request(port, "POST", "/v1/audio/speech", body)
+    status, _, payload = reply[:3]
+    if status == 500 and payload.lstrip().startswith(b'{"type":"https://httpstatuses.com/'):
+        time.sleep(0.2)  # the function writes its record as it answers; let the line land
+        if len(emf_records(log)) > before:  # the function answered: its record counts once more
+            lost.append(what)
+        print(f"watch answered its own 500 ({what}: {payload[:200]!r}); asking once more")
+        return layout.request(port, "POST", "/v1/audio/speech", body)
+    return reply
 
 
 def decoded_seconds(path: Path, fmt: str, rate: int) -> tuple[str, float]:
