@@ -9,8 +9,8 @@
 #   opt/          the layer, unpacked in /opt: lib/ (the C++ runtime: libstdc++ 6.0.28 and
 #                 libgcc_s from Debian 11's gcc 10, which need glibc <= 2.18), openvino/lib/ (only
 #                 the OpenVINO libraries the function loads), espeak/ (the eSpeak NG helper, its
-#                 library and English data), models/piper-joe/ (the voice as Piper publishes it),
-#                 licenses/
+#                 library and English data), models/piper-joe/ (the voice's .onnx.json and its
+#                 two stages, two-stage/, as function/scripts/setup-piper.sh cuts them), licenses/
 #   function.zip, layer.zip   the two as Lambda takes them (deterministic: sorted, fixed dates)
 #   image/        a container-image build context: Dockerfile (function/deploy/Dockerfile) with
 #                 task/ and opt/, for `docker build` or SAM's image template
@@ -18,8 +18,8 @@
 #
 #   --no-aac       leave the FDK AAC encoder out (its licence is not OSI-approved; `aac` then gets
 #                  a 400 naming the other formats)
-#   --ir           ship the voice converted to OpenVINO IR (openvino's read_model + save_model)
-#                  instead of the .onnx, and leave OpenVINO's ONNX frontend out. Measured here, it
+#   --ir           ship the voice's stages converted to OpenVINO IR (openvino's read_model +
+#                  save_model) instead of ONNX, and leave OpenVINO's ONNX frontend out. Measured here, it
 #                  does not start faster (README, Deploy: cold start), so it is not the default
 #   --ship-cache   also ship a compiled-model cache made on this machine (opt/openvino-cache): it
 #                  only helps where Lambda's CPU has the same brand string as this one
@@ -107,7 +107,7 @@ done
 
 voice="$repo/.models/piper-joe"
 ir_dir="$repo/.cache/package/piper-joe-ir-$OPENVINO_VERSION"
-if ((ir)) && [[ ! -f "$ir_dir/en_US-joe-medium.xml" ]]; then
+if ((ir)) && [[ ! -f "$ir_dir/two-stage/split.json" ]]; then
   step "the voice as OpenVINO IR (openvino $OPENVINO_VERSION from PyPI: read_model + save_model)"
   venv="$repo/.venv-package"
   if ! "$venv/bin/python" -c "import openvino, sys; sys.exit(openvino.__version__.split('-')[0] != '$OPENVINO_VERSION')" 2>/dev/null; then
@@ -117,12 +117,20 @@ if ((ir)) && [[ ! -f "$ir_dir/en_US-joe-medium.xml" ]]; then
   fi
   # The graph the function would build from the .onnx itself (the runtime's ONNX frontend, no
   # conversion options), saved with f32 weights: the same model, read without the frontend.
-  rm -rf "$ir_dir.tmp" && mkdir -p "$ir_dir.tmp"
-  "$venv/bin/python" - "$voice/en_US-joe-medium.onnx" "$ir_dir.tmp/en_US-joe-medium.xml" <<'PY'
-import sys
+  # The two stages the same way, and their split.json naming the IR files.
+  rm -rf "$ir_dir.tmp" && mkdir -p "$ir_dir.tmp/two-stage"
+  "$venv/bin/python" - "$voice/two-stage" "$ir_dir.tmp/two-stage" <<'PY'
+import json, sys
+from pathlib import Path
 import openvino as ov
-model = ov.Core().read_model(sys.argv[1])
-ov.save_model(model, sys.argv[2], compress_to_fp16=False)
+src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+meta = json.loads((src / "split.json").read_text())
+for stage in ("front", "decoder"):
+    model = ov.Core().read_model(str(src / meta[stage]))
+    name = Path(meta[stage]).with_suffix(".xml").name
+    ov.save_model(model, str(dst / name), compress_to_fp16=False)
+    meta[stage] = name
+(dst / "split.json").write_text(json.dumps(meta, indent=2) + "\n")
 PY
   rm -rf "$ir_dir" && mv "$ir_dir.tmp" "$ir_dir"
 fi
@@ -149,10 +157,13 @@ done
 cp "$tmp/cxx/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.28" "$opt/lib/libstdc++.so.6"
 cp "$tmp/cxx/lib/x86_64-linux-gnu/libgcc_s.so.1" "$opt/lib/libgcc_s.so.1"
 cp "$voice/en_US-joe-medium.onnx.json" "$voice/MODEL_CARD" "$opt/models/piper-joe/"
+# The voice's two stages only (the function runs those; the whole model would double the size).
+[[ -f "$voice/two-stage/split.json" ]] || { echo "package: $voice/two-stage is missing (function/scripts/setup-piper.sh cuts it)" >&2; exit 1; }
 if ((ir)); then
-  cp "$ir_dir/en_US-joe-medium.xml" "$ir_dir/en_US-joe-medium.bin" "$opt/models/piper-joe/"
+  cp -r "$ir_dir/two-stage" "$opt/models/piper-joe/"
 else
-  cp "$voice/en_US-joe-medium.onnx" "$opt/models/piper-joe/"
+  mkdir -p "$opt/models/piper-joe/two-stage"
+  cp "$voice/two-stage/front.onnx" "$voice/two-stage/decoder.onnx" "$voice/two-stage/split.json" "$opt/models/piper-joe/two-stage/"
 fi
 
 # Licences of what the package carries.

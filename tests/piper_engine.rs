@@ -7,9 +7,10 @@ use std::sync::{Arc, OnceLock};
 
 use e2e_tests::{binary, openvino_lib, read_f32, repo};
 use serde::Deserialize;
-use tts::engine::piper::{Piper, PEAK};
+use tts::engine::piper::windows::CONTEXT;
+use tts::engine::piper::{Piper, PEAK, STREAM_WINDOWS, WHOLE_WINDOWS};
 use tts::engine::{
-    EngineError, Precision, Runtime, RuntimeOptions, SpeechEngine, SpeedControl, Stop,
+    Durations, EngineError, Precision, Runtime, RuntimeOptions, SpeechEngine, SpeedControl, Stop,
 };
 use tts::text::espeak::{Espeak, EspeakConfig};
 
@@ -199,26 +200,210 @@ fn an_unknown_voice_is_a_client_error() {
     assert!(err.is_client_error(), "{err}");
 }
 
+/// A runtime of its own (f32, OpenVINO's defaults otherwise).
+fn runtime() -> Runtime {
+    Runtime::new(RuntimeOptions {
+        library: openvino_lib(),
+        precision: Precision::F32,
+        threads: None,
+        cache_dir: None,
+        cache_seed: None,
+        cpu_runtime_cache: None,
+    })
+    .expect("runtime")
+}
+
+/// A voice folder holding links to the installed voice's `.onnx` and `.onnx.json` (no stages),
+/// plus the installed stages when `stages` says so, with their split.json edited by `edit`.
+fn voice_copy(name: &str, stages: Option<&dyn Fn(&mut serde_json::Value)>) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("piper-voice-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for file in ["en_US-joe-medium.onnx", "en_US-joe-medium.onnx.json"] {
+        std::os::unix::fs::symlink(voice_dir().join(file), dir.join(file)).unwrap();
+    }
+    if let Some(edit) = stages {
+        let (from, to) = (voice_dir().join("two-stage"), dir.join("two-stage"));
+        std::fs::create_dir_all(&to).unwrap();
+        for file in ["front.onnx", "decoder.onnx"] {
+            std::os::unix::fs::symlink(from.join(file), to.join(file)).unwrap();
+        }
+        let mut meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(from.join("split.json")).unwrap())
+                .unwrap();
+        edit(&mut meta);
+        std::fs::write(to.join("split.json"), meta.to_string()).unwrap();
+    }
+    dir
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len(), "sample counts");
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Ids of a sentence long enough for many decoder windows.
+fn long_ids() -> Vec<i64> {
+    let text = "After the long rain stopped, we walked slowly down the hill to the old station, \
+        where the last train of the evening was already waiting with its doors open.";
+    let pieces = engine().prepare(text).unwrap();
+    assert_eq!(pieces.len(), 1, "{pieces:?}");
+    engine().phoneme_ids(&pieces[0]).ids
+}
+
 #[test]
-fn streaming_sends_a_long_sentences_first_clause_on_its_own() {
+fn the_voice_runs_in_two_stages_whose_output_equals_the_whole_graphs() {
+    assert_eq!(
+        engine().whole_reason(),
+        None,
+        "the installed voice has its stages"
+    );
+    let whole = Piper::load(&runtime(), &voice_copy("whole", None), 1, espeak()).expect("loads");
+    let reason = whole
+        .whole_reason()
+        .expect("a voice without stages runs whole");
+    assert!(reason.contains("setup-piper.sh"), "{reason}");
+    let mut cases: Vec<Vec<i64>> = golden().cases.into_iter().map(|c| c.ids).collect();
+    cases.push(long_ids());
+    for ids in cases {
+        let scales = [0.0, 1.0, 0.0];
+        let (two, _) = engine().infer_ids(&ids, scales).unwrap();
+        let (one, _) = whole.infer_ids(&ids, scales).unwrap();
+        let diff = max_diff(&two, &one);
+        assert!(
+            diff <= 1e-4,
+            "{} ids: two stages differ from the whole graph by {diff}",
+            ids.len()
+        );
+        // The frame counts the front stage gives each id make up the audio.
+        let frames = engine()
+            .frames_per_id(&ids, scales)
+            .unwrap()
+            .expect("two stages");
+        assert_eq!(frames.len(), ids.len());
+        assert_eq!(
+            frames.iter().map(|&f| f as usize).sum::<usize>() * 256,
+            two.len()
+        );
+        assert_eq!(whole.frames_per_id(&ids, scales).unwrap(), None);
+    }
+}
+
+#[test]
+fn stages_cut_from_another_voice_file_are_not_used() {
+    let edited = voice_copy(
+        "other",
+        Some(&|meta: &mut serde_json::Value| meta["source_fingerprint"]["bytes"] = 1.into()),
+    );
+    let piper = Piper::load(&runtime(), &edited, 1, espeak()).expect("loads whole");
+    let reason = piper.whole_reason().expect("runs whole");
+    assert!(reason.contains("cut from another"), "{reason}");
+    // The same stages, unedited, are taken.
+    let same = voice_copy("same", Some(&|_: &mut serde_json::Value| {}));
+    let piper = Piper::load(&runtime(), &same, 1, espeak()).expect("loads");
+    assert_eq!(piper.whole_reason(), None);
+}
+
+#[test]
+fn windowed_decoding_equals_the_whole_sequence_decode() {
+    let ids = long_ids();
+    let scales = [0.0, 1.0, 0.0];
+    // The whole graph decodes the whole latent at once.
+    let whole = Piper::load(&runtime(), &voice_copy("decode", None), 1, espeak()).expect("loads");
+    let (expected, _) = whole.infer_ids(&ids, scales).unwrap();
+    let frames = expected.len() / 256;
+    assert!(
+        frames > 300,
+        "{frames} frames: long enough for many windows"
+    );
+    for sizes in [STREAM_WINDOWS, WHOLE_WINDOWS] {
+        let (joined, _) = engine().infer_ids_windowed(&ids, scales, sizes).unwrap();
+        let diff = max_diff(&joined, &expected);
+        assert!(diff <= 1e-4, "{sizes:?}: joined windows differ by {diff}");
+    }
+    // Every latent length, short ones too (one window of its own size, or a few of the static
+    // sizes): the length scale stretches the same ids to 40–260% of their frames.
+    let short = engine()
+        .phoneme_ids(&engine().prepare("Yes, I see.").unwrap()[0])
+        .ids;
+    for length in [0.4f32, 0.7, 1.0, 1.6, 2.6] {
+        let scales = [0.0, length, 0.0];
+        let (expected, _) = whole.infer_ids(&short, scales).unwrap();
+        let (joined, _) = engine()
+            .infer_ids_windowed(&short, scales, STREAM_WINDOWS)
+            .unwrap();
+        let diff = max_diff(&joined, &expected);
+        assert!(
+            diff <= 1e-4,
+            "length {length} ({} frames): {diff}",
+            expected.len() / 256
+        );
+    }
+}
+
+#[test]
+fn streaming_sends_each_window_as_it_is_decoded_with_the_sentences_durations() {
     let text = "The quick brown fox jumps over the lazy dog, while the cat watches from the warm windowsill.";
     let piece = &engine().prepare(text).unwrap()[0];
-    let mut chunks = Vec::new();
+    let mut chunks: Vec<(usize, usize, Durations)> = Vec::new();
     let streamed = engine()
-        .synthesize_stream(piece, "joe", 1.0, &Stop::new(), &mut |s| {
-            chunks.push(s.len())
+        .synthesize_stream(piece, "joe", 1.0, &Stop::new(), &mut |c| {
+            chunks.push((
+                c.offset,
+                c.samples.len(),
+                c.durations.cloned().expect("durations"),
+            ));
         })
         .unwrap();
-    assert_eq!(chunks.len(), 2, "{chunks:?}");
-    assert!(
-        chunks.iter().all(|&n| n > 22_050),
-        "{chunks:?}: each part is speech"
-    );
-    assert_eq!(streamed.samples, chunks.iter().sum::<usize>());
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    // The first window is the small one: its audio leaves before the rest is decoded.
+    assert_eq!(chunks[0].1, (STREAM_WINDOWS.first - CONTEXT) * 256);
+    let mut at = 0;
+    for (offset, len, durations) in &chunks {
+        assert_eq!(*offset, at);
+        at += len;
+        assert_eq!(
+            durations, &chunks[0].2,
+            "every chunk carries the sentence's durations"
+        );
+    }
+    assert_eq!(streamed.samples, at);
+    let durations = &chunks[0].2;
+    assert_eq!(durations.total(), at);
+    assert_eq!(durations.ids.len(), streamed.input_tokens);
+    // Phoneme ids point into the piece, in order; pads and the ends do not.
+    let phonemes: Vec<usize> = durations.ids.iter().filter_map(|d| d.phoneme).collect();
+    assert!(phonemes.windows(2).all(|w| w[0] < w[1]), "{phonemes:?}");
+    assert!(*phonemes.last().unwrap() < piece.chars().count());
     let stop = Stop::new();
     stop.set();
     let stopped = engine().synthesize_stream(piece, "joe", 1.0, &stop, &mut |_| {});
     assert!(matches!(stopped, Err(EngineError::Stopped)));
+    // A stop set by the sink ends the sentence after that window.
+    let stop = Stop::new();
+    let mut sent = 0;
+    let stopped = engine().synthesize_stream(piece, "joe", 1.0, &stop, &mut |_| {
+        sent += 1;
+        stop.set();
+    });
+    assert!(matches!(stopped, Err(EngineError::Stopped)));
+    assert_eq!(sent, 1);
+}
+
+#[test]
+fn whole_answers_carry_durations_that_add_up_at_every_speed() {
+    let piece = &engine()
+        .prepare("Durations follow the speed of the voice.")
+        .unwrap()[0];
+    for speed in [1.0f32, 0.5, 2.0, 4.0] {
+        let out = engine().synthesize(piece, "joe", speed).unwrap();
+        let durations = out.durations.expect("durations");
+        assert_eq!(durations.total(), out.samples.len(), "speed {speed}");
+        assert_eq!(durations.ids.len(), out.input_tokens);
+    }
 }
 
 #[test]

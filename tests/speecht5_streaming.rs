@@ -315,7 +315,7 @@ fn the_engine_serves_the_next_request_normally_after_a_stop() {
     let mut joined = Vec::new();
     let streamed = engine
         .synthesize_stream(&case.text, &case.speaker, 1.0, &Stop::new(), &mut |s| {
-            joined.extend_from_slice(s)
+            joined.extend_from_slice(s.samples)
         })
         .unwrap();
     assert_eq!(streamed.samples, joined.len());
@@ -350,7 +350,7 @@ fn other_speeds_stream_the_stretched_audio_while_the_decoder_runs() {
         let mut chunks: Vec<Vec<f32>> = Vec::new();
         let streamed = engine
             .synthesize_stream(&case.text, &case.speaker, speed, &Stop::new(), &mut |s| {
-                chunks.push(s.to_vec())
+                chunks.push(s.samples.to_vec())
             })
             .unwrap();
         let joined = chunks.concat();

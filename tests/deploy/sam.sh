@@ -75,8 +75,8 @@ check "layer: openvino/lib/libopenvino_intel_cpu_plugin.so" test -e "$layer/open
 check "layer: executable espeak/espeak-phonemes" test -x "$layer/espeak/espeak-phonemes"
 check "layer: espeak/lib/libespeak-ng.so.1" test -e "$layer/espeak/lib/libespeak-ng.so.1"
 check "layer: espeak/espeak-ng-data/" test -d "$layer/espeak/espeak-ng-data"
-voice() { have "$layer/models/piper-joe/*.xml" || have "$layer/models/piper-joe/*.onnx"; }
-check "layer: models/piper-joe/ (IR or ONNX)" voice
+voice() { have "$layer/models/piper-joe/two-stage/split.json" && { have "$layer/models/piper-joe/two-stage/*.xml" || have "$layer/models/piper-joe/two-stage/*.onnx"; }; }
+check "layer: models/piper-joe/two-stage/ (the voice's stages, IR or ONNX)" voice
 check "layer: models/piper-joe/*.onnx.json" have "$layer/models/piper-joe/*.onnx.json"
 check "layer: licenses/" test -d "$layer/licenses"
 # Lambda's limit: function + layers at most 250 MB unzipped (262,144,000 bytes).

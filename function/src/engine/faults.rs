@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::{EngineError, ModelInfo, Runtime, SpeechEngine, Stop, Streamed, Synthesis};
+use super::{Chunk, EngineError, ModelInfo, Runtime, SpeechEngine, Stop, Streamed, Synthesis};
 
 /// The piece that stands for an injected fault (no prepared text starts with NUL).
 const FAIL: &str = "\0fault:fail";
@@ -87,7 +87,7 @@ impl SpeechEngine for Faulty {
         voice: &str,
         speed: f32,
         stop: &Stop,
-        sink: &mut dyn FnMut(&[f32]),
+        sink: &mut dyn FnMut(Chunk<'_>),
     ) -> Result<Streamed, EngineError> {
         Self::check(piece)?;
         self.inner

@@ -58,8 +58,60 @@ pub struct Synthesis {
     pub sample_rate: u32,
     /// Number of input tokens the model read.
     pub input_tokens: usize,
+    /// How long each phoneme lasts in `samples` (models with a duration model: Piper).
+    pub durations: Option<Durations>,
     /// Where the time went.
     pub timings: Timings,
+}
+
+/// How long each phoneme id of a piece lasts in the piece's audio as delivered (`speed`
+/// included), from a model that decides durations before it makes audio (Piper's duration
+/// predictor). The lengths sum to the piece's samples.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Durations {
+    /// Per id the model read, in order.
+    pub ids: Vec<IdDuration>,
+}
+
+/// One phoneme id's place in the piece and in its audio.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IdDuration {
+    /// The phoneme character of the piece (its index among the piece's characters) this id
+    /// encodes; `None` for the begin, end and pad ids between phonemes.
+    pub phoneme: Option<usize>,
+    /// Its length in samples.
+    pub samples: usize,
+}
+
+impl Durations {
+    /// Samples in all.
+    pub fn total(&self) -> usize {
+        self.ids.iter().map(|d| d.samples).sum()
+    }
+}
+
+/// A part of a piece's audio on its way to a streaming sink, with what the engine knows of the
+/// piece's timing.
+#[derive(Clone, Copy, Debug)]
+pub struct Chunk<'a> {
+    /// The samples.
+    pub samples: &'a [f32],
+    /// Where they start in the piece's audio.
+    pub offset: usize,
+    /// The whole piece's phoneme durations (the same for every chunk of the piece), from models
+    /// that have them; `None` from others (SpeechT5).
+    pub durations: Option<&'a Durations>,
+}
+
+impl<'a> Chunk<'a> {
+    /// A chunk without durations.
+    pub fn plain(samples: &'a [f32], offset: usize) -> Self {
+        Self {
+            samples,
+            offset,
+            durations: None,
+        }
+    }
 }
 
 impl Synthesis {
@@ -104,15 +156,16 @@ pub trait SpeechEngine: Send + Sync {
     fn synthesize(&self, piece: &str, voice: &str, speed: f32) -> Result<Synthesis, EngineError>;
 
     /// [`Self::synthesize`], handing the audio to `sink` in order as soon as each part is ready
-    /// (the joined parts are the piece's waveform), and giving up with [`EngineError::Stopped`]
-    /// once `stop` is set. Engines that cannot do better hand over the whole piece at once.
+    /// (the joined parts are the piece's waveform; each [`Chunk`] carries the piece's durations
+    /// when the model has them), and giving up with [`EngineError::Stopped`] once `stop` is set.
+    /// Engines that cannot do better hand over the whole piece at once.
     fn synthesize_stream(
         &self,
         piece: &str,
         voice: &str,
         speed: f32,
         stop: &Stop,
-        sink: &mut dyn FnMut(&[f32]),
+        sink: &mut dyn FnMut(Chunk<'_>),
     ) -> Result<Streamed, EngineError> {
         stream_whole(self, piece, voice, speed, stop, sink)
     }
@@ -134,7 +187,7 @@ pub fn stream_whole<E: SpeechEngine + ?Sized>(
     voice: &str,
     speed: f32,
     stop: &Stop,
-    sink: &mut dyn FnMut(&[f32]),
+    sink: &mut dyn FnMut(Chunk<'_>),
 ) -> Result<Streamed, EngineError> {
     if stop.is_set() {
         return Err(EngineError::Stopped);
@@ -143,7 +196,11 @@ pub fn stream_whole<E: SpeechEngine + ?Sized>(
     if stop.is_set() {
         return Err(EngineError::Stopped);
     }
-    sink(&out.samples);
+    sink(Chunk {
+        samples: &out.samples,
+        offset: 0,
+        durations: out.durations.as_ref(),
+    });
     let output_tokens = match out.timings.decoder_steps.len() {
         0 => out.samples.len().div_ceil(256),
         steps => steps,

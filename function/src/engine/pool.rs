@@ -70,13 +70,6 @@ impl<T> Pool<T> {
         self.lock().created
     }
 
-    /// Drops the idle values (those on loan stay); later callers get fresh ones from `make`.
-    pub fn clear_idle(&self) {
-        let mut state = self.lock();
-        state.created -= state.idle.len();
-        state.idle.clear();
-    }
-
     fn loan(&self, value: T) -> Pooled<'_, T> {
         Pooled {
             pool: self,
@@ -163,17 +156,6 @@ mod tests {
             0,
             "nothing is made beyond capacity"
         );
-    }
-
-    #[test]
-    fn cleared_idle_values_are_made_again() {
-        let pool = Pool::new(2, vec![1]);
-        let held = pool.take(|| Ok::<_, ()>(2)).unwrap();
-        drop(pool.take(|| Ok::<_, ()>(3)).unwrap());
-        pool.clear_idle();
-        assert_eq!(pool.created(), 1, "the loaned value is still counted");
-        assert_eq!(*pool.take(|| Ok::<_, ()>(4)).unwrap(), 4);
-        drop(held);
     }
 
     #[test]

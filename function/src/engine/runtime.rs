@@ -47,6 +47,21 @@ pub struct CompileOverrides {
     /// Entries of the per-shape kernel cache (`CPU_RUNTIME_CACHE_CAPACITY`) instead of the
     /// configured ones.
     pub runtime_cache: Option<u32>,
+    /// Streams (`NUM_STREAMS`) instead of one: the configured threads are shared among them, so
+    /// as many requests as streams infer at once, each on its share of the cores.
+    pub streams: Option<u32>,
+}
+
+fn set_streams(core: &mut Core, streams: u32) -> Result<(), EngineError> {
+    core.set_property(
+        &DeviceType::CPU,
+        &RwPropertyKey::NumStreams,
+        &streams.to_string(),
+    )
+    .map_err(|source| EngineError::Setup {
+        what: "streams".into(),
+        source,
+    })
 }
 
 fn set_runtime_cache(core: &mut Core, entries: u32) -> Result<(), EngineError> {
@@ -95,8 +110,7 @@ impl Runtime {
         let cpu = DeviceType::CPU;
         set_hint(&mut core, options.precision)?;
         // One stream: each utterance is a chain of small latency-bound inferences.
-        core.set_property(&cpu, &RwPropertyKey::NumStreams, "1")
-            .map_err(setup("streams"))?;
+        set_streams(&mut core, 1)?;
         if let Some(threads) = options.threads {
             core.set_property(
                 &cpu,
@@ -149,7 +163,7 @@ impl Runtime {
     /// ONNX frontend) and compiles it for the CPU in the configured precision; returns it with
     /// the precision it really computes in (read back from the compiled model).
     pub fn compile(&self, xml: &Path) -> Result<(openvino::CompiledModel, Precision), EngineError> {
-        self.compile_with(xml, CompileOverrides::default())
+        self.compile_with(xml, None, CompileOverrides::default())
     }
 
     /// [`Self::compile`] with some of the core's CPU settings changed for this compile only
@@ -160,13 +174,37 @@ impl Runtime {
         xml: &Path,
         overrides: CompileOverrides,
     ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
+        self.compile_shaped(xml, overrides, None)
+    }
+
+    /// [`Self::compile_overriding`] with the input `name` reshaped to the static `dims` first:
+    /// OpenVINO then prepares every node once, at compile time, instead of at every inference
+    /// whose shape differs from the last.
+    pub fn compile_static(
+        &self,
+        xml: &Path,
+        overrides: CompileOverrides,
+        name: &str,
+        dims: &[i64],
+    ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
+        self.compile_shaped(xml, overrides, Some((name, dims)))
+    }
+
+    fn compile_shaped(
+        &self,
+        xml: &Path,
+        overrides: CompileOverrides,
+        shape: Option<(&str, &[i64])>,
+    ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
         self.compile_with(
             xml,
+            shape,
             CompileOverrides {
                 precision: overrides.precision.filter(|p| *p != self.options.precision),
                 runtime_cache: overrides
                     .runtime_cache
                     .filter(|n| Some(*n) != self.options.cpu_runtime_cache),
+                streams: overrides.streams.filter(|n| *n != 1),
             },
         )
     }
@@ -174,6 +212,7 @@ impl Runtime {
     fn compile_with(
         &self,
         xml: &Path,
+        shape: Option<(&str, &[i64])>,
         overrides: CompileOverrides,
     ) -> Result<(openvino::CompiledModel, Precision), EngineError> {
         let started = std::time::Instant::now();
@@ -187,12 +226,20 @@ impl Runtime {
             .core
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let model = core
+        let mut model = core
             .read_model_from_file(&xml.to_string_lossy(), &bin)
             .map_err(|source| EngineError::Setup {
                 what: what(),
                 source,
             })?;
+        if let Some((name, dims)) = shape {
+            openvino::PartialShape::new_static(dims.len() as i64, dims)
+                .and_then(|fixed| model.reshape_input_by_name(name, &fixed))
+                .map_err(|source| EngineError::Setup {
+                    what: format!("{} with its input {name} reshaped to {dims:?}", what()),
+                    source,
+                })?;
+        }
         let read = started.elapsed();
         if let Some(p) = overrides.precision {
             set_hint(&mut core, p)?;
@@ -200,9 +247,15 @@ impl Runtime {
         if let Some(entries) = overrides.runtime_cache {
             set_runtime_cache(&mut core, entries)?;
         }
+        if let Some(streams) = overrides.streams {
+            set_streams(&mut core, streams)?;
+        }
         let compiled = core.compile_model(&model, DeviceType::CPU);
         if overrides.precision.is_some() {
             set_hint(&mut core, self.options.precision)?;
+        }
+        if overrides.streams.is_some() {
+            set_streams(&mut core, 1)?;
         }
         if overrides.runtime_cache.is_some() {
             set_runtime_cache(

@@ -25,6 +25,9 @@ pub struct PhonemeIdMap {
 pub struct PhonemeIds {
     /// Model input ids (`input` of the VITS model).
     pub ids: Vec<i64>,
+    /// Per id, the phoneme it encodes: its index among the sentence's characters (`None` for
+    /// the begin, end and pad ids). Durations of ids map back to the text through it.
+    pub sources: Vec<Option<usize>>,
     /// Phonemes that were skipped because the map has no id for them.
     pub missing: Vec<char>,
 }
@@ -80,19 +83,23 @@ impl PhonemeIdMap {
     /// [`crate::text::espeak::Espeak::phonemize`] returns them).
     pub fn encode(&self, phonemes: &str) -> PhonemeIds {
         let mut out = PhonemeIds::default();
-        out.ids.extend(&self.bos);
-        out.ids.extend(&self.pad);
-        for phoneme in phonemes.chars() {
+        let add = |out: &mut PhonemeIds, ids: &[i64], source: Option<usize>| {
+            out.ids.extend(ids);
+            out.sources.extend(std::iter::repeat_n(source, ids.len()));
+        };
+        add(&mut out, &self.bos, None);
+        add(&mut out, &self.pad, None);
+        for (at, phoneme) in phonemes.chars().enumerate() {
             match self.map.get(&phoneme) {
                 Some(ids) => {
-                    out.ids.extend(ids);
-                    out.ids.extend(&self.pad);
+                    add(&mut out, ids, Some(at));
+                    add(&mut out, &self.pad, None);
                 }
                 None if !out.missing.contains(&phoneme) => out.missing.push(phoneme),
                 None => {}
             }
         }
-        out.ids.extend(&self.eos);
+        add(&mut out, &self.eos, None);
         out
     }
 }
@@ -114,6 +121,17 @@ mod tests {
         assert_eq!(
             map().encode("ˈa a").ids,
             [1, 0, 120, 0, 14, 0, 3, 0, 14, 0, 2]
+        );
+    }
+
+    #[test]
+    fn every_id_knows_the_phoneme_character_it_encodes() {
+        let ids = map().encode("ˈaqː");
+        assert_eq!(ids.ids, [1, 0, 120, 0, 14, 0, 122, 7, 0, 2]);
+        let n = None;
+        assert_eq!(
+            ids.sources,
+            [n, n, Some(0), n, Some(1), n, Some(3), Some(3), n, n]
         );
     }
 

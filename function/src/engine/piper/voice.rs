@@ -1,7 +1,9 @@
 //! The on-disk layout of a Piper voice as Piper publishes it: `<name>.onnx` (the VITS model) beside
 //! `<name>.onnx.json` (sample rate, eSpeak voice, inference scales, phoneme id map), or the same
 //! model converted to OpenVINO IR (`<name>.xml` + `<name>.bin`, as `function/package.sh` ships it:
-//! it reads faster) beside the same `.onnx.json`. Owns finding and reading those files.
+//! it reads faster) beside the same `.onnx.json`; or only the voice's two stages
+//! (`two-stage/`, see [`super::stages`]) beside the `.onnx.json` of the model they were cut from.
+//! Owns finding and reading those files.
 
 use std::path::{Path, PathBuf};
 
@@ -115,6 +117,15 @@ impl VoiceFolder {
             if PathBuf::from(format!("{}.json", onnx.display())).is_file() {
                 models.retain(|m| *m != onnx);
                 models.push(ir);
+            }
+        }
+        // A voice shipped as its two stages only (function/package.sh): the model they were cut
+        // from is named by their split.json, beside its `.onnx.json`.
+        if models.is_empty() {
+            if let Some(source) = super::stages::source_of(dir) {
+                if PathBuf::from(format!("{}.json", source.display())).is_file() {
+                    models.push(source);
+                }
             }
         }
         models.sort();

@@ -27,7 +27,7 @@ pub use stream::{StreamEvent, StreamPlan, Streaming};
 use super::ov::{check_signature, infer, shape, tensor};
 use super::pool::{Pool, Pooled};
 use super::{
-    EngineError, ModelInfo, Precision, Runtime, SpeechEngine, SpeedControl, Stop, Streamed,
+    Chunk, EngineError, ModelInfo, Precision, Runtime, SpeechEngine, SpeedControl, Stop, Streamed,
     Synthesis, Timings,
 };
 use crate::audio::{change_speed, SpeedStream};
@@ -376,6 +376,7 @@ impl SpeechT5 {
                 samples,
                 sample_rate: SAMPLE_RATE,
                 input_tokens: ids.len(),
+                durations: None,
                 timings,
             },
             steps: step,
@@ -504,7 +505,7 @@ impl SpeechEngine for SpeechT5 {
         voice: &str,
         speed: f32,
         stop: &Stop,
-        sink: &mut dyn FnMut(&[f32]),
+        sink: &mut dyn FnMut(Chunk<'_>),
     ) -> Result<Streamed, EngineError> {
         if stop.is_set() {
             return Err(EngineError::Stopped);
@@ -516,6 +517,11 @@ impl SpeechEngine for SpeechT5 {
         // At other speeds each chunk goes through the time-stretch on its way out.
         let mut stretch = SpeedStream::new(SAMPLE_RATE, speed);
         let mut stretched = Vec::new();
+        let mut sent = 0usize;
+        let mut send = |samples: &[f32]| {
+            sink(Chunk::plain(samples, sent));
+            sent += samples.len();
+        };
         let mut streamed = self
             .stream_ids(
                 &ids,
@@ -528,12 +534,12 @@ impl SpeechEngine for SpeechT5 {
                         return;
                     };
                     match stretch.as_mut() {
-                        None => sink(samples),
+                        None => send(samples),
                         Some(stretch) => {
                             stretched.clear();
                             stretch.push(samples, &mut stretched);
                             if !stretched.is_empty() {
-                                sink(&stretched);
+                                send(&stretched);
                             }
                         }
                     }
@@ -544,7 +550,7 @@ impl SpeechEngine for SpeechT5 {
             stretched.clear();
             streamed.samples = stretch.finish(&mut stretched);
             if !stretched.is_empty() {
-                sink(&stretched);
+                send(&stretched);
             }
         }
         streamed.timings.tokenize = tokenize;
