@@ -4,7 +4,8 @@
 #
 # Phases: OpenVINO runtime -> models (full-size random SpeechT5, exported once; the Piper voice and
 # eSpeak NG from their setup scripts) -> release build -> memory bandwidth -> criterion benches,
-# SpeechT5 and Piper (engine.json) -> peers, OpenVINO GenAI + PyTorch (peers.json) -> load-test
+# SpeechT5 and Piper (engine.json) -> peers, OpenVINO GenAI + PyTorch (peers.json) -> the paired
+# Piper peer, this function against piper-tts on onnxruntime (piper-paired.json) -> load-test
 # suites, SpeechT5 then Piper (loadtest.json, loadtest-piper.json) -> report (report.md,
 # report.json, *.svg).
 # Everything lands in $TTS_BENCH_OUT (default <repo>/target/bench-report); earlier results there are
@@ -19,6 +20,7 @@
 #   --int8         the int8-weight export (.models/speecht5-full-random-int8), f32 compute
 #   --threads N    inference threads for every engine (default: all cores)
 # Environment: TTS_BENCH_OUT, TTS_BENCH_TEXT (the sentence of the step benchmark), TTS_BENCH_STEPS (n),
+# TTS_BENCH_PAIRED_ROUNDS (rounds of the paired Piper peer, default 8),
 # TTS_BENCH_LOADTEST_ARGS, TTS_BENCH_LOADTEST_PIPER_ARGS (load-test settings of each family; `_`
 # stands for a space inside one argument).
 set -euo pipefail
@@ -32,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --precision) precision=${2:?--precision needs f32, bf16 or f16}; shift ;;
     --int8) int8=1 ;;
     --threads) threads=${2:?--threads needs a number}; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -44,7 +46,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 out=${TTS_BENCH_OUT:-$repo/target/bench-report}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-rm -f "$out"/{engine,loadtest,loadtest-piper,peers,peers-full,bandwidth,report}.json "$out"/report.md "$out"/*.svg
+rm -f "$out"/{engine,loadtest,loadtest-piper,peers,peers-full,piper-paired,bandwidth,report}.json "$out"/report.md "$out"/*.svg
 
 text=${TTS_BENCH_TEXT:-"The quick brown fox jumps over the lazy dog, while the cat watches from the warm windowsill."}
 if ((smoke)); then
@@ -62,7 +64,7 @@ export TTS_BENCH_TEXT=$text TTS_BENCH_STEPS=$steps
 if ((smoke)); then export TTS_BENCH_SMOKE=1; else unset TTS_BENCH_SMOKE; fi
 
 start=$SECONDS phase_no=0
-phase() { phase_no=$((phase_no + 1)); echo; echo "== [$phase_no/8] $* (+$((SECONDS - start)) s)"; }
+phase() { phase_no=$((phase_no + 1)); echo; echo "== [$phase_no/9] $* (+$((SECONDS - start)) s)"; }
 skip() { echo "   SKIPPED: $*"; }
 trap 'rc=$?; ((rc == 0)) || echo "bench/run.sh: FAILED in phase $phase_no (status $rc)" >&2' EXIT
 
@@ -115,6 +117,15 @@ else
   "$py" bench/peers/genai_speecht5.py --model "$model" --text "$text" --n "$steps" --threads "$threads" \
     --precision "$precision" --out "$out/peers.json" > "$out/peers-full.json"
   echo "   peers.json written (details in peers-full.json)"
+fi
+
+phase "peer: Piper against piper-tts, paired (piper-paired.json)"
+if ((smoke)); then
+  skip "smoke mode (the paired peer installs piper-tts and runs minutes)"
+else
+  bench/peers/piper_paired.sh --threads "$threads" --rounds "${TTS_BENCH_PAIRED_ROUNDS:-8}" \
+    --out "$out/piper-paired.json" > /dev/null
+  echo "   piper-paired.json written"
 fi
 
 phase "load-test suites: SpeechT5 (loadtest.json), Piper (loadtest-piper.json)"

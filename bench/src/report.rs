@@ -30,7 +30,7 @@ struct Args {
 }
 
 /// Each input: its key in `report.json`, its file, and what makes it.
-const INPUTS: [(&str, &str, &str); 5] = [
+const INPUTS: [(&str, &str, &str); 6] = [
     (
         "engine",
         "engine.json",
@@ -47,6 +47,11 @@ const INPUTS: [(&str, &str, &str); 5] = [
         "Piper load-test suite: `cargo run -p tts-loadtest -- suite --family piper`",
     ),
     ("peers", "peers.json", "bench/peers/genai_speecht5.py --out"),
+    (
+        "piper_paired",
+        "piper-paired.json",
+        "the paired Piper peer: bench/peers/piper_paired.sh --out",
+    ),
     ("bandwidth", "bandwidth.json", "`bandwidth` binary"),
 ];
 
@@ -237,6 +242,7 @@ fn run(dir: &Path, machine: &Value) -> Result<(), String> {
     section_stream(&mut md, "SpeechT5", "loadtest.json", &load);
     section_stream(&mut md, "Piper", "loadtest-piper.json", &piper_load);
     section_piper(&mut md, &engine);
+    section_piper_paired(&mut md, &d("piper_paired"));
     merged.insert("plots".into(), json!(plots));
 
     write(&dir.join("report.md"), &md)?;
@@ -789,6 +795,52 @@ fn section_piper(md: &mut String, engine: &Value) {
     }
 }
 
+fn section_piper_paired(md: &mut String, paired: &Value) {
+    let _ = writeln!(md, "## Piper against piper-tts (paired)\n");
+    let Some(texts) = paired["texts"].as_object() else {
+        let _ = writeln!(
+            md,
+            "No data (piper-paired.json missing: bench/peers/piper_paired.sh did not run).\n"
+        );
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "This function (the release bootstrap, its own `x-processing-seconds`) and piper-tts {} on \
+         onnxruntime {} (the wall time of `PiperVoice.synthesize`), same voice, texts and {} threads, \
+         {} rounds alternating in one run on {}. Ratio: function RTF / piper-tts RTF of each pair \
+         (below 1: the function is faster).\n\n\
+         | text | chars | function RTF p50 | piper-tts RTF p50 | ratio p50 | ratio p10–p90 |\n|---|---|---|---|---|---|",
+        s(&paired["peer"]["piper-tts"]),
+        s(&paired["peer"]["onnxruntime"]),
+        s(&paired["threads"]),
+        s(&paired["rounds"]),
+        s(&paired["cpu"])
+    );
+    for (label, t) in texts {
+        let _ = writeln!(
+            md,
+            "| {label} | {} | {} | {} | {} | {}–{} |",
+            s(&t["chars"]),
+            num(t["function_rtf"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
+            num(t["peer_rtf"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
+            num(t["ratio"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
+            num(t["ratio"]["p10"].as_f64().unwrap_or(f64::NAN), 3),
+            num(t["ratio"]["p90"].as_f64().unwrap_or(f64::NAN), 3),
+        );
+    }
+    let st = &paired["stream"];
+    let _ = writeln!(
+        md,
+        "\nStreamed ({} characters, pcm, raw socket): first audio byte p50 {} ms, p90 {} ms \
+         (piper-tts, first sentence's audio: p50 {} ms).\n",
+        s(&st["input_chars"]),
+        num(st["function_first_byte_ms"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
+        num(st["function_first_byte_ms"]["p90"].as_f64().unwrap_or(f64::NAN), 3),
+        num(st["peer_first_audio_ms"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
+    );
+}
+
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -1102,6 +1154,19 @@ mod tests {
         let dir = tmp("full");
         put(
             &dir,
+            "piper-paired.json",
+            json!({
+                "cpu": "Test CPU", "threads": 2, "rounds": 8,
+                "peer": {"piper-tts": "1.8.0", "onnxruntime": "1.32.0"},
+                "texts": {"short": {"chars": 31,
+                    "function_rtf": {"p50": 0.05}, "peer_rtf": {"p50": 0.043},
+                    "ratio": {"p10": 1.1, "p50": 1.16, "p90": 1.3}}},
+                "stream": {"input_chars": 193, "function_first_byte_ms": {"p50": 80.2, "p90": 87.0},
+                           "peer_first_audio_ms": {"p50": 212.0}}
+            }),
+        );
+        put(
+            &dir,
             "engine.json",
             json!({
                 "config": {"model_dir": "m", "threads": 2, "precision": "bf16", "smoke": false},
@@ -1204,6 +1269,9 @@ mod tests {
             "| 2 | 4 | 600 ms | 700 ms | 710 ms | 599 ms | 699 ms | 0.120 | 9.50 | none |",
             "## Piper",
             "| short | 20 | 1 | 25 | 0.0600 ms |",
+            "## Piper against piper-tts (paired)",
+            "| short | 31 | 0.0500 | 0.0430 | 1.16 | 1.10–1.30 |",
+            "first audio byte p50 80.2 ms, p90 87 ms",
             "![Piper latency distribution per concurrency](latency_cdf_piper.svg)",
             "## Concurrency sweep",
             "| 4 | 4 | 300 ms | 350 ms | 390 ms | 299 ms | 349 ms | 1.50 | 2.60 | 429: 1 |",
@@ -1267,7 +1335,7 @@ mod tests {
         let merged: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
                 .unwrap();
-        assert_eq!(merged["missing"].as_array().unwrap().len(), 4);
+        assert_eq!(merged["missing"].as_array().unwrap().len(), 5);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -226,6 +226,8 @@ def test_the_packaged_function_speaks_every_format_through_the_url_path(lambda_r
     text = log.read_text(errors="replace")
     assert "pipeline ready" in text, text[-2000:]
     assert "panicked" not in text, text[-3000:]
+    # The package ships the voice's two stages, and the function runs them.
+    assert "runs whole" not in text, [line for line in text.splitlines() if "runs whole" in line]
     # One metrics record per request, in the function's own words, agreeing with the answers.
     records = emf_records(log)
     sent = [f for fmt in FORMATS for f in [fmt] * (1 + lost.count(fmt))]
