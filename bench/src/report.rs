@@ -795,6 +795,11 @@ fn section_piper(md: &mut String, engine: &Value) {
     }
 }
 
+/// A measured figure (three significant digits), or `NaN` when it is missing.
+fn figure(v: &Value) -> String {
+    num(v.as_f64().unwrap_or(f64::NAN), 3)
+}
+
 fn section_piper_paired(md: &mut String, paired: &Value) {
     let _ = writeln!(md, "## Piper against piper-tts (paired)\n");
     let Some(texts) = paired["texts"].as_object() else {
@@ -822,11 +827,11 @@ fn section_piper_paired(md: &mut String, paired: &Value) {
             md,
             "| {label} | {} | {} | {} | {} | {}–{} |",
             s(&t["chars"]),
-            num(t["function_rtf"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
-            num(t["peer_rtf"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
-            num(t["ratio"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
-            num(t["ratio"]["p10"].as_f64().unwrap_or(f64::NAN), 3),
-            num(t["ratio"]["p90"].as_f64().unwrap_or(f64::NAN), 3),
+            figure(&t["function_rtf"]["p50"]),
+            figure(&t["peer_rtf"]["p50"]),
+            figure(&t["ratio"]["p50"]),
+            figure(&t["ratio"]["p10"]),
+            figure(&t["ratio"]["p90"]),
         );
     }
     let st = &paired["stream"];
@@ -835,9 +840,9 @@ fn section_piper_paired(md: &mut String, paired: &Value) {
         "\nStreamed ({} characters, pcm, raw socket): first audio byte p50 {} ms, p90 {} ms \
          (piper-tts, first sentence's audio: p50 {} ms).\n",
         s(&st["input_chars"]),
-        num(st["function_first_byte_ms"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
-        num(st["function_first_byte_ms"]["p90"].as_f64().unwrap_or(f64::NAN), 3),
-        num(st["peer_first_audio_ms"]["p50"].as_f64().unwrap_or(f64::NAN), 3),
+        figure(&st["function_first_byte_ms"]["p50"]),
+        figure(&st["function_first_byte_ms"]["p90"]),
+        figure(&st["peer_first_audio_ms"]["p50"]),
     );
 }
 
