@@ -38,16 +38,7 @@ fn espeak() -> Arc<Espeak> {
 fn engine() -> &'static Piper {
     static ENGINE: OnceLock<Piper> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let runtime = Runtime::new(RuntimeOptions {
-            library: openvino_lib(),
-            precision: Precision::F32,
-            threads: None,
-            cache_dir: None,
-            cache_seed: None,
-            cpu_runtime_cache: None,
-        })
-        .expect("runtime");
-        Piper::load(&runtime, &voice_dir(), 4, espeak()).expect("the Piper voice loads")
+        Piper::load(&runtime(), &voice_dir(), 4, espeak()).expect("the Piper voice loads")
     })
 }
 
@@ -201,16 +192,18 @@ fn an_unknown_voice_is_a_client_error() {
 }
 
 /// A runtime of its own (f32, OpenVINO's defaults otherwise).
-fn runtime() -> Runtime {
-    Runtime::new(RuntimeOptions {
-        library: openvino_lib(),
-        precision: Precision::F32,
-        threads: None,
-        cache_dir: None,
-        cache_seed: None,
-        cpu_runtime_cache: None,
-    })
-    .expect("runtime")
+fn runtime() -> Arc<Runtime> {
+    Arc::new(
+        Runtime::new(RuntimeOptions {
+            library: openvino_lib(),
+            precision: Precision::F32,
+            threads: None,
+            cache_dir: None,
+            cache_seed: None,
+            cpu_runtime_cache: None,
+        })
+        .expect("runtime"),
+    )
 }
 
 /// A voice folder holding links to the installed voice's `.onnx` and `.onnx.json` (no stages),
@@ -305,6 +298,28 @@ fn stages_cut_from_another_voice_file_are_not_used() {
     let same = voice_copy("same", Some(&|_: &mut serde_json::Value| {}));
     let piper = Piper::load(&runtime(), &same, 1, espeak()).expect("loads");
     assert_eq!(piper.whole_reason(), None);
+}
+
+#[test]
+fn the_level_of_streamed_sentences_is_the_one_split_piper_measured_or_learned_at_load() {
+    // split-piper.py measured it with onnxruntime at set-up; a split.json without it makes the
+    // voice read the same sentence at load (eSpeak NG's IPA of it is what the script reads).
+    let recorded = engine().stream_gain();
+    assert!((1.0..4.0).contains(&recorded), "gain {recorded}");
+    let without = voice_copy(
+        "level",
+        Some(&|meta: &mut serde_json::Value| {
+            meta.as_object_mut().unwrap().remove("level");
+        }),
+    );
+    let learned = Piper::load(&runtime(), &without, 1, espeak()).expect("loads");
+    assert_eq!(learned.whole_reason(), None);
+    let diff = (learned.stream_gain() - recorded).abs() / recorded;
+    assert!(
+        diff < 0.01,
+        "learned {} vs recorded {recorded}",
+        learned.stream_gain()
+    );
 }
 
 #[test]
@@ -413,15 +428,17 @@ fn the_voice_runs_in_f32_whatever_precision_is_asked_and_every_noisy_inference_s
     // engine compiles it in f32. Thirty noisy inferences would hit the bf16 failure with
     // probability ~96% if it did not.
     for asked in [Precision::Bf16, Precision::F16] {
-        let runtime = Runtime::new(RuntimeOptions {
-            library: openvino_lib(),
-            precision: asked,
-            threads: None,
-            cache_dir: None,
-            cache_seed: None,
-            cpu_runtime_cache: None,
-        })
-        .expect("runtime");
+        let runtime = Arc::new(
+            Runtime::new(RuntimeOptions {
+                library: openvino_lib(),
+                precision: asked,
+                threads: None,
+                cache_dir: None,
+                cache_seed: None,
+                cpu_runtime_cache: None,
+            })
+            .expect("runtime"),
+        );
         let piper = Piper::load(&runtime, &voice_dir(), 1, espeak()).expect("the voice loads");
         assert_eq!(piper.info().precision, Precision::F32, "asked {asked}");
         let pieces = piper
@@ -443,15 +460,7 @@ fn the_voice_runs_in_f32_whatever_precision_is_asked_and_every_noisy_inference_s
 #[test]
 fn after_a_snapshot_restore_the_voice_is_compiled_again_and_a_lost_espeak_helper_restarted() {
     // Its own engine: the shared one serves the other tests meanwhile.
-    let runtime = Runtime::new(RuntimeOptions {
-        library: openvino_lib(),
-        precision: Precision::F32,
-        threads: None,
-        cache_dir: None,
-        cache_seed: None,
-        cpu_runtime_cache: None,
-    })
-    .expect("runtime");
+    let runtime = runtime();
     let espeak = espeak();
     let piper = Piper::load(&runtime, &voice_dir(), 2, Arc::clone(&espeak)).expect("loads");
     let piece = piper.prepare("Restored from a snapshot.").expect("prepare")[0].clone();

@@ -13,7 +13,7 @@ stage's z gives the whole model's output (onnxruntime, a few id sequences, max d
 <= 1e-4), and the frame counts sum to the output's frames (256 samples each).
 
 Writes OUT/front.onnx, OUT/decoder.onnx and OUT/split.json (what was cut, from which file, by
-which tools). Run by function/scripts/setup-piper.sh with the pinned tools of
+which tools, and the voice's level: the peak of a noise-free reading of a fixed sentence). Run by function/scripts/setup-piper.sh with the pinned tools of
 function/scripts/requirements-split.txt.
 
 Usage: python split-piper.py VOICE.onnx OUT_DIR
@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,11 @@ import onnxruntime
 
 HOP = 256
 TOLERANCE = 1e-4
+# The voice's level: the peak of its noise-free reading of this sentence (eSpeak NG's en-us IPA of
+# "This is how I sound when I read an ordinary sentence, with a pause, and a question?"; other
+# voices read the IPA symbols their map has). The function scales streamed sentences by the gain
+# that brings it to its fixed peak (a stream cannot wait for a sentence's own peak).
+LEVEL_PHONEMES = "ðɪs ɪz hˌaʊ aɪ sˈaʊnd wɛn aɪ ɹˈiːd ɐn ˈɔːɹdɪnˌɛɹi sˈɛntəns, wɪð ɐ pˈɔːz, ænd ɐ kwˈɛstʃən?"
 # The head of the model file that split.json fingerprints (with its size): cheap to check at
 # every start, and it holds the graph's first nodes and weights.
 FINGERPRINT_BYTES = 4 << 20
@@ -115,6 +121,29 @@ def check(source: Path, front: Path, decoder: Path) -> dict:
     return {"max_abs_difference": worst, "checked_lengths": [9, 41, 120]}
 
 
+def level(source: Path) -> dict:
+    """The peak of the whole model's noise-free reading of LEVEL_PHONEMES (ids as Piper makes them:
+    ^ _ then each phoneme's ids and _ , then $)."""
+    config = json.loads(Path(f"{source}.json").read_text())
+    table = config["phoneme_id_map"]
+    ids = [*table["^"], *table["_"]]
+    for phoneme in unicodedata.normalize("NFD", LEVEL_PHONEMES):
+        if phoneme in table:
+            ids += [*table[phoneme], *table["_"]]
+    ids += table["$"]
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    whole = onnxruntime.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+    length = float(config.get("inference", {}).get("length_scale", 1.0))
+    feed = {
+        "input": np.array([ids], dtype=np.int64),
+        "input_lengths": np.array([len(ids)], dtype=np.int64),
+        "scales": np.array([0.0, length, 0.0], dtype=np.float32),
+    }
+    audio = whole.run(["output"], feed)[0]
+    return {"peak": float(np.abs(audio).max()), "phonemes": LEVEL_PHONEMES, "ids": len(ids)}
+
+
 def main() -> int:
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
@@ -146,6 +175,7 @@ def main() -> int:
             "front": "front.onnx",
             "decoder": "decoder.onnx",
             "check": checked,
+            "level": level(source),
             "tools": {"onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__, "numpy": np.__version__},
         }
         (tmp / "split.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -74,10 +74,11 @@ pub const STREAM_WINDOWS: WindowSizes = WindowSizes::first(windows::SIZES[0]);
 /// Decoder windows of a whole answer: the largest that fit from the start.
 pub const WHOLE_WINDOWS: WindowSizes = WindowSizes::first(usize::MAX);
 
-/// A sentence of ordinary length the voice reads at load, without noise, to learn its level:
-/// a stream cannot wait for a sentence's peak before sending its first window, so streamed
-/// sentences are scaled by the gain that brings this one to [`PEAK`] (a soft limit above
-/// [`LIMIT_KNEE`] keeps a louder sentence from clipping).
+/// A sentence of ordinary length whose noise-free reading gives the voice's level: a stream
+/// cannot wait for a sentence's peak before sending its first window, so streamed sentences are
+/// scaled by the gain that brings this one to [`PEAK`] (a soft limit above [`LIMIT_KNEE`] keeps
+/// a louder sentence from clipping). split-piper.py measures it at set-up (the same sentence in
+/// eSpeak NG's IPA); without that the voice reads it at load.
 const LEVEL_TEXT: &str =
     "This is how I sound when I read an ordinary sentence, with a pause, and a question?";
 /// Where the soft limit of streamed audio starts.
@@ -224,7 +225,7 @@ impl Piper {
     /// `espeak` knows its eSpeak voice; up to `slots` utterances infer at once. The voice runs
     /// in two stages when `dir` holds them (see [`stages`]), else whole, with the reason logged.
     pub fn load(
-        runtime: &Runtime,
+        runtime: &Arc<Runtime>,
         dir: &Path,
         slots: usize,
         espeak: Arc<Espeak>,
@@ -258,6 +259,7 @@ impl Piper {
             Stages::compile(runtime, split, overrides(runtime), slots)
                 .map_err(|e| format!("its stages do not compile: {e}"))
         });
+        let level_peak = two_stage.as_ref().ok().and_then(|(s, _)| s.level_peak());
         let (graph, precision, whole_reason) = match two_stage {
             Ok((stages, precision)) => (Graph::TwoStage(Box::new(stages)), precision, None),
             Err(reason) => {
@@ -286,12 +288,15 @@ impl Piper {
             whole_reason,
             stream_gain: 1.0,
         };
-        voice.stream_gain = voice.learn_level()?;
+        voice.stream_gain = match level_peak {
+            Some(peak) => PEAK / peak.max(0.05),
+            None => voice.learn_level()?,
+        };
         Ok(voice)
     }
 
-    /// The gain that brings [`LEVEL_TEXT`], read without noise, to [`PEAK`]; also the first
-    /// inference of every stage, so the first request does not pay for it.
+    /// The gain that brings [`LEVEL_TEXT`], read without noise, to [`PEAK`], for stages whose
+    /// split.json does not record the voice's level (split-piper.py measures it at set-up).
     fn learn_level(&self) -> Result<f32, EngineError> {
         let phonemes = self
             .espeak
@@ -310,6 +315,11 @@ impl Piper {
     /// The voice's `.onnx.json` values.
     pub fn config(&self) -> &VoiceConfig {
         &self.config
+    }
+
+    /// The gain streamed sentences are scaled by (see [`LEVEL_TEXT`]).
+    pub fn stream_gain(&self) -> f32 {
+        self.stream_gain
     }
 
     /// Why the voice runs as one whole graph instead of two stages, if it does.
@@ -494,7 +504,7 @@ impl SpeechEngine for Piper {
     /// restore lost it.
     fn after_restore(&self, runtime: &Runtime) -> Result<(), EngineError> {
         let graph = match &*self.graph() {
-            Graph::TwoStage(stages) => Graph::TwoStage(Box::new(stages.recompile(runtime)?)),
+            Graph::TwoStage(stages) => Graph::TwoStage(Box::new(stages.recompile()?)),
             Graph::Whole(_) => {
                 Graph::Whole(Whole::compile(runtime, &self.model_path, self.slots)?.0)
             }

@@ -17,7 +17,7 @@
 //! faster than one after the other on two threads; see `bench`).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use openvino::{CompiledModel, ElementType, InferRequest, Tensor};
@@ -34,8 +34,10 @@ const DECODER: &str = "Piper decoder stage";
 pub const FOLDER: &str = "two-stage";
 /// Bytes of the voice file `split.json` fingerprints (with its size), as split-piper.py does.
 const FINGERPRINT_BYTES: usize = 4 << 20;
-/// `TTS_PIPER_PAIRS=false` decodes every window alone on every thread, instead of two windows of
-/// the largest size at once on a thread each.
+/// `TTS_PIPER_PAIRS=true` decodes two consecutive windows of the largest size at once, on a
+/// thread each, instead of every window alone on every thread. Off by default: on the Intel Xeon
+/// of 2026-12-04 both measured the same (paired against piper-tts: 1.16 vs 1.20 on a short text,
+/// 1.06 vs 1.03 and 1.05 vs 1.05 on longer ones), and the pair's model costs a compile at start.
 pub const PAIRS_ENV: &str = "TTS_PIPER_PAIRS";
 /// How long a window's asynchronous inference may take before it counts as failed.
 const WAIT_MS: i64 = 600_000;
@@ -50,6 +52,14 @@ struct SplitFile {
     hop: usize,
     front: String,
     decoder: String,
+    #[serde(default)]
+    level: Option<Level>,
+}
+
+/// The voice's level as split-piper.py measured it.
+#[derive(Debug, Deserialize)]
+struct Level {
+    peak: f32,
 }
 
 #[derive(Debug, Deserialize, PartialEq, Eq)]
@@ -67,6 +77,9 @@ pub struct Split {
     latent: String,
     frames_per_id: String,
     hop: usize,
+    /// The peak of the whole model's noise-free reading of a fixed sentence, when split.json
+    /// records it.
+    pub level_peak: Option<f32>,
 }
 
 impl Split {
@@ -123,6 +136,10 @@ impl Split {
             latent: split.latent,
             frames_per_id: split.frames_per_id,
             hop: split.hop,
+            level_peak: split
+                .level
+                .map(|l| l.peak)
+                .filter(|p| p.is_finite() && *p > 0.0),
         })
     }
 }
@@ -206,8 +223,9 @@ pub struct Stages {
     split: Split,
     front: Stage,
     /// The decoder with a dynamic shape, on one stream with every thread: a sentence too short
-    /// for the smallest window.
-    solo: Stage,
+    /// for the smallest window (compiled when the first one comes).
+    solo: OnceLock<Result<Stage, String>>,
+    runtime: Arc<Runtime>,
     /// The decoder for each of [`SIZES`].
     decoders: Vec<Decoder>,
     /// The decoder for the largest size on two streams, a thread each: two consecutive windows
@@ -234,14 +252,13 @@ pub struct Front<'a> {
 impl Stages {
     /// Compiles the stages of `split` with `overrides`; up to `slots` sentences at once.
     pub fn compile(
-        runtime: &Runtime,
+        runtime: &Arc<Runtime>,
         split: Split,
         overrides: CompileOverrides,
         slots: usize,
     ) -> Result<(Self, crate::engine::Precision), EngineError> {
         let (front, precision) =
             Stage::compile(runtime, &split.front, overrides, None, slots, FRONT)?;
-        let (solo, _) = Stage::compile(runtime, &split.decoder, overrides, None, slots, DECODER)?;
         let channels = latent_channels(&front, &split.latent)?;
         let mut decoders = Vec::new();
         for &size in &SIZES {
@@ -266,7 +283,8 @@ impl Stages {
         let stages = Self {
             split,
             front,
-            solo,
+            solo: OnceLock::new(),
+            runtime: Arc::clone(runtime),
             decoders,
             pair,
             overrides,
@@ -277,13 +295,15 @@ impl Stages {
     }
 
     /// Compiles the stages again (after a snapshot restore, for fresh random state).
-    pub fn recompile(&self, runtime: &Runtime) -> Result<Self, EngineError> {
+    pub fn recompile(&self) -> Result<Self, EngineError> {
+        let runtime = &self.runtime;
         let split = Split {
             front: self.split.front.clone(),
             decoder: self.split.decoder.clone(),
             latent: self.split.latent.clone(),
             frames_per_id: self.split.frames_per_id.clone(),
             hop: self.split.hop,
+            level_peak: self.split.level_peak,
         };
         Ok(Self::compile(runtime, split, self.overrides, self.slots)?.0)
     }
@@ -300,8 +320,8 @@ impl Stages {
         for name in [&self.split.latent, &self.split.frames_per_id] {
             front.get_output_by_name(name).map_err(infer(FRONT))?;
         }
-        let decoder = self
-            .solo
+        let decoder = self.decoders[0]
+            .stage
             .model
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -312,6 +332,31 @@ impl Stages {
             .get_output_by_name("output")
             .map_err(infer(DECODER))?;
         Ok(())
+    }
+
+    /// The dynamic-shape decoder, compiled the first time a sentence needs it.
+    fn solo(&self) -> Result<&Stage, EngineError> {
+        let compiled = self.solo.get_or_init(|| {
+            Stage::compile(
+                &self.runtime,
+                &self.split.decoder,
+                self.overrides,
+                None,
+                self.slots,
+                DECODER,
+            )
+            .map(|(stage, _)| stage)
+            .map_err(|e| e.to_string())
+        });
+        compiled.as_ref().map_err(|reason| EngineError::Output {
+            stage: DECODER,
+            reason: format!("the dynamic-shape decoder did not compile: {reason}"),
+        })
+    }
+
+    /// The voice's level peak from split.json, if it has one.
+    pub fn level_peak(&self) -> Option<f32> {
+        self.split.level_peak
     }
 
     /// Samples per latent frame.
@@ -405,11 +450,10 @@ impl Stages {
                 _ => None,
             };
             let Some((stage, next)) = pair else {
-                let stage = self
-                    .decoders
-                    .iter()
-                    .find(|d| d.size == size)
-                    .map_or(&self.solo, |d| &d.stage);
+                let stage = match self.decoders.iter().find(|d| d.size == size) {
+                    Some(d) => &d.stage,
+                    None => self.solo()?,
+                };
                 let mut request = stage.request()?;
                 self.set_window(&mut request, z, front, window)?;
                 request.infer().map_err(infer(DECODER))?;
