@@ -166,12 +166,17 @@ def main() -> int:
         except NoSplit as why:
             print(f"split-piper: {source.name} does not split: {why}", file=sys.stderr)
             return 3
+        dims = onnx.load(str(tmp / "decoder.onnx"), load_external_data=False).graph.input[0].type.tensor_type.shape.dim
+        if len(dims) != 3 or not dims[1].dim_value:
+            print(f"split-piper: {source.name} does not split: the latent is not [1, channels, frames]", file=sys.stderr)
+            return 3
         meta = {
             "source": source.name,
             "source_fingerprint": fingerprint(source),
             "latent": z,
             "frames_per_id": frames,
             "hop": HOP,
+            "channels": dims[1].dim_value,
             "front": "front.onnx",
             "decoder": "decoder.onnx",
             "check": checked,

@@ -76,9 +76,49 @@ fn set_runtime_cache(core: &mut Core, entries: u32) -> Result<(), EngineError> {
     })
 }
 
-/// A loaded runtime and its core, shared by the engines that compile models with it.
+/// Cores a runtime holds: as many models compile at once.
+const COMPILERS: usize = 2;
+
+/// A core with the CPU properties of `options`.
+fn configured_core(options: &RuntimeOptions) -> Result<Core, EngineError> {
+    let mut core = Core::new().map_err(|e| EngineError::Runtime {
+        path: options.library.clone(),
+        reason: format!("cannot create the OpenVINO core: {e}"),
+    })?;
+    let setup = |what: &str| {
+        let what = what.to_owned();
+        move |source| EngineError::Setup { what, source }
+    };
+    let cpu = DeviceType::CPU;
+    set_hint(&mut core, options.precision)?;
+    // One stream: each utterance is a chain of small latency-bound inferences.
+    set_streams(&mut core, 1)?;
+    if let Some(threads) = options.threads {
+        core.set_property(
+            &cpu,
+            &RwPropertyKey::InferenceNumThreads,
+            &threads.to_string(),
+        )
+        .map_err(setup("inference threads"))?;
+    }
+    if let Some(entries) = options.cpu_runtime_cache {
+        set_runtime_cache(&mut core, entries)?;
+    }
+    if let Some(dir) = &options.cache_dir {
+        std::fs::create_dir_all(dir).map_err(|e| EngineError::ModelFolder {
+            path: dir.clone(),
+            reason: format!("cannot create the compiled-model cache folder: {e}"),
+        })?;
+        core.set_property(&cpu, &RwPropertyKey::CacheDir, &dir.to_string_lossy())
+            .map_err(setup("cache folder"))?;
+    }
+    Ok(core)
+}
+
+/// A loaded runtime and its cores, shared by the engines that compile models with them.
 pub struct Runtime {
-    core: Mutex<Core>,
+    /// Locked while a model compiles on it (a free one is taken first).
+    cores: Vec<Mutex<Core>>,
     options: RuntimeOptions,
     device: Device,
     /// The precision OpenVINO's CPU plugin took the configured one for (read back from the
@@ -96,52 +136,41 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// Loads the C library and creates a core configured by `options`.
+    /// Loads the C library and creates the cores configured by `options` (two: two models can
+    /// compile at once, on separate cores, as the stages of a Piper voice do).
     pub fn new(options: RuntimeOptions) -> Result<Self, EngineError> {
         load_library(&options.library)?;
-        let mut core = Core::new().map_err(|e| EngineError::Runtime {
-            path: options.library.clone(),
-            reason: format!("cannot create the OpenVINO core: {e}"),
-        })?;
-        let setup = |what: &str| {
-            let what = what.to_owned();
-            move |source| EngineError::Setup { what, source }
-        };
-        let cpu = DeviceType::CPU;
-        set_hint(&mut core, options.precision)?;
-        // One stream: each utterance is a chain of small latency-bound inferences.
-        set_streams(&mut core, 1)?;
-        if let Some(threads) = options.threads {
-            core.set_property(
-                &cpu,
-                &RwPropertyKey::InferenceNumThreads,
-                &threads.to_string(),
-            )
-            .map_err(setup("inference threads"))?;
-        }
-        if let Some(entries) = options.cpu_runtime_cache {
-            set_runtime_cache(&mut core, entries)?;
-        }
-        if let Some(dir) = &options.cache_dir {
+        if let (Some(dir), Some(seed)) = (&options.cache_dir, &options.cache_seed) {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::ModelFolder {
                 path: dir.clone(),
                 reason: format!("cannot create the compiled-model cache folder: {e}"),
             })?;
-            if let Some(seed) = &options.cache_seed {
-                let linked = seed_cache(seed, dir);
-                tracing::debug!(seed = %seed.display(), linked, "compiled-model cache seeded");
-            }
-            core.set_property(&cpu, &RwPropertyKey::CacheDir, &dir.to_string_lossy())
-                .map_err(setup("cache folder"))?;
+            let linked = seed_cache(seed, dir);
+            tracing::debug!(seed = %seed.display(), linked, "compiled-model cache seeded");
         }
-        let device = Device::read(&core)?;
-        let effective = hint(&core)?;
+        let cores = (0..COMPILERS)
+            .map(|_| configured_core(&options))
+            .collect::<Result<Vec<_>, _>>()?;
+        let device = Device::read(&cores[0])?;
+        let effective = hint(&cores[0])?;
         Ok(Self {
-            core: Mutex::new(core),
+            cores: cores.into_iter().map(Mutex::new).collect(),
             options,
             device,
             effective,
         })
+    }
+
+    /// A core no other compile holds, else the first one once it is free.
+    fn free_core(&self) -> std::sync::MutexGuard<'_, Core> {
+        self.cores
+            .iter()
+            .find_map(|core| core.try_lock().ok())
+            .unwrap_or_else(|| {
+                self.cores[0]
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            })
     }
 
     /// The CPU, as OpenVINO reports it.
@@ -222,10 +251,7 @@ impl Runtime {
             String::new()
         };
         let what = || format!("reading and compiling {}", xml.display());
-        let mut core = self
-            .core
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut core = self.free_core();
         let mut model = core
             .read_model_from_file(&xml.to_string_lossy(), &bin)
             .map_err(|source| EngineError::Setup {

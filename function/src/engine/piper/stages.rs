@@ -50,6 +50,8 @@ struct SplitFile {
     latent: String,
     frames_per_id: String,
     hop: usize,
+    /// Channels of the latent `[1, channels, frames]`.
+    channels: usize,
     front: String,
     decoder: String,
     #[serde(default)]
@@ -77,6 +79,7 @@ pub struct Split {
     latent: String,
     frames_per_id: String,
     hop: usize,
+    channels: usize,
     /// The peak of the whole model's noise-free reading of a fixed sentence, when split.json
     /// records it.
     pub level_peak: Option<f32>,
@@ -127,8 +130,11 @@ impl Split {
                 Ok(path)
             }
         };
-        if split.hop == 0 {
-            return Err(format!("{FOLDER}/split.json says hop 0"));
+        if split.hop == 0 || split.channels == 0 {
+            return Err(format!(
+                "{FOLDER}/split.json says hop {} and channels {}",
+                split.hop, split.channels
+            ));
         }
         Ok(Self {
             front: part(&split.front)?,
@@ -136,6 +142,7 @@ impl Split {
             latent: split.latent,
             frames_per_id: split.frames_per_id,
             hop: split.hop,
+            channels: split.channels,
             level_peak: split
                 .level
                 .map(|l| l.peak)
@@ -257,16 +264,35 @@ impl Stages {
         overrides: CompileOverrides,
         slots: usize,
     ) -> Result<(Self, crate::engine::Precision), EngineError> {
-        let (front, precision) =
-            Stage::compile(runtime, &split.front, overrides, None, slots, FRONT)?;
-        let channels = latent_channels(&front, &split.latent)?;
-        let mut decoders = Vec::new();
-        for &size in &SIZES {
-            let dims = [1, channels, size as i64];
-            let shape = Some((split.latent.as_str(), &dims[..]));
-            let (stage, _) =
-                Stage::compile(runtime, &split.decoder, overrides, shape, slots, DECODER)?;
-            decoders.push(Decoder { size, stage });
+        // The front stage and the decoders compile at once, on two of the runtime's cores (the
+        // front stage is most of the time; the decoders fit beside it).
+        let channels = split.channels as i64;
+        let (front, decoders) = std::thread::scope(|scope| {
+            let decoders = scope.spawn(|| -> Result<_, EngineError> {
+                let mut decoders = Vec::new();
+                for &size in &SIZES {
+                    let dims = [1, channels, size as i64];
+                    let shape = Some((split.latent.as_str(), &dims[..]));
+                    let (stage, _) =
+                        Stage::compile(runtime, &split.decoder, overrides, shape, slots, DECODER)?;
+                    decoders.push(Decoder { size, stage });
+                }
+                Ok(decoders)
+            });
+            let front = Stage::compile(runtime, &split.front, overrides, None, slots, FRONT);
+            let decoders = decoders
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (front, decoders)
+        });
+        let (front, precision) = front?;
+        let decoders = decoders?;
+        if latent_channels(&front, &split.latent)? != channels {
+            return Err(EngineError::Output {
+                stage: FRONT,
+                reason: "the latent's channels differ between the front stage and split.json"
+                    .into(),
+            });
         }
         let pair = if pairs_wanted() {
             let largest = SIZES[SIZES.len() - 1] as i64;
@@ -303,6 +329,7 @@ impl Stages {
             latent: self.split.latent.clone(),
             frames_per_id: self.split.frames_per_id.clone(),
             hop: self.split.hop,
+            channels: self.split.channels,
             level_peak: self.split.level_peak,
         };
         Ok(Self::compile(runtime, split, self.overrides, self.slots)?.0)
