@@ -17,7 +17,7 @@
 //! faster than one after the other on two threads; see `bench`).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use openvino::{CompiledModel, ElementType, InferRequest, Tensor};
@@ -197,11 +197,15 @@ impl Stage {
             Some((name, dims)) => runtime.compile_static(path, overrides, name, dims)?,
             None => runtime.compile_overriding(path, overrides)?,
         };
-        let first = model.create_infer_request().map_err(infer(stage))?;
+        // Every request the pool may lend, made now: each holds its own working memory, and
+        // the process should reach its working set at start, not under load.
+        let requests = (0..slots.max(1))
+            .map(|_| model.create_infer_request().map_err(infer(stage)))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok((
             Self {
                 model: Mutex::new(model),
-                requests: Pool::new(slots, vec![first]),
+                requests: Pool::new(slots, requests),
                 stage,
             },
             precision,
@@ -230,8 +234,9 @@ pub struct Stages {
     split: Split,
     front: Stage,
     /// The decoder with a dynamic shape, on one stream with every thread: a sentence too short
-    /// for the smallest window (compiled when the first one comes).
-    solo: OnceLock<Result<Stage, String>>,
+    /// for the smallest window. (Compiled at start with the others, beside the front stage: the
+    /// soak measured 71 MB of growth when it compiled at the first short sentence instead.)
+    solo: Stage,
     runtime: Arc<Runtime>,
     /// The decoder for each of [`SIZES`].
     decoders: Vec<Decoder>,
@@ -269,6 +274,8 @@ impl Stages {
         let channels = split.channels as i64;
         let (front, decoders) = std::thread::scope(|scope| {
             let decoders = scope.spawn(|| -> Result<_, EngineError> {
+                let solo =
+                    Stage::compile(runtime, &split.decoder, overrides, None, slots, DECODER)?.0;
                 let mut decoders = Vec::new();
                 for &size in &SIZES {
                     let dims = [1, channels, size as i64];
@@ -277,7 +284,7 @@ impl Stages {
                         Stage::compile(runtime, &split.decoder, overrides, shape, slots, DECODER)?;
                     decoders.push(Decoder { size, stage });
                 }
-                Ok(decoders)
+                Ok((solo, decoders))
             });
             let front = Stage::compile(runtime, &split.front, overrides, None, slots, FRONT);
             let decoders = decoders
@@ -286,7 +293,7 @@ impl Stages {
             (front, decoders)
         });
         let (front, precision) = front?;
-        let decoders = decoders?;
+        let (solo, decoders) = decoders?;
         if latent_channels(&front, &split.latent)? != channels {
             return Err(EngineError::Output {
                 stage: FRONT,
@@ -309,7 +316,7 @@ impl Stages {
         let stages = Self {
             split,
             front,
-            solo: OnceLock::new(),
+            solo,
             runtime: Arc::clone(runtime),
             decoders,
             pair,
@@ -359,26 +366,6 @@ impl Stages {
             .get_output_by_name("output")
             .map_err(infer(DECODER))?;
         Ok(())
-    }
-
-    /// The dynamic-shape decoder, compiled the first time a sentence needs it.
-    fn solo(&self) -> Result<&Stage, EngineError> {
-        let compiled = self.solo.get_or_init(|| {
-            Stage::compile(
-                &self.runtime,
-                &self.split.decoder,
-                self.overrides,
-                None,
-                self.slots,
-                DECODER,
-            )
-            .map(|(stage, _)| stage)
-            .map_err(|e| e.to_string())
-        });
-        compiled.as_ref().map_err(|reason| EngineError::Output {
-            stage: DECODER,
-            reason: format!("the dynamic-shape decoder did not compile: {reason}"),
-        })
     }
 
     /// The voice's level peak from split.json, if it has one.
@@ -477,10 +464,11 @@ impl Stages {
                 _ => None,
             };
             let Some((stage, next)) = pair else {
-                let stage = match self.decoders.iter().find(|d| d.size == size) {
-                    Some(d) => &d.stage,
-                    None => self.solo()?,
-                };
+                let stage = self
+                    .decoders
+                    .iter()
+                    .find(|d| d.size == size)
+                    .map_or(&self.solo, |d| &d.stage);
                 let mut request = stage.request()?;
                 self.set_window(&mut request, z, front, window)?;
                 request.infer().map_err(infer(DECODER))?;
