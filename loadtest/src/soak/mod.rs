@@ -286,21 +286,7 @@ async fn prime(
                 (client.clone(), url.to_owned(), body.clone(), spec.clone());
             // On a slow machine the last of them may wait past the queue timeout: a 429 is
             // asked again after its Retry-After (a few times), as a patient client would.
-            all.spawn(async move {
-                let mut seen = send(&client, &url, &body, &spec).await;
-                for _ in 0..5 {
-                    if classify(&spec, &seen) != Outcome::Saturated {
-                        break;
-                    }
-                    let wait = seen
-                        .retry_after
-                        .as_deref()
-                        .and_then(|v| v.trim().parse().ok());
-                    tokio::time::sleep(Duration::from_secs(wait.unwrap_or(1))).await;
-                    seen = send(&client, &url, &body, &spec).await;
-                }
-                seen
-            });
+            all.spawn(async move { send_patiently(&client, &url, &body, &spec, 5).await });
         }
         while let Some(seen) = all.join_next().await {
             let seen = seen.map_err(|e| format!("priming: {e}"))?;
@@ -324,18 +310,7 @@ async fn prime(
         let body = spec.body(&plan.model, &plan.voice);
         let (client, url) = (client.clone(), url.to_owned());
         all.spawn(async move {
-            let mut seen = send(&client, &url, &body, &spec).await;
-            for _ in 0..10 {
-                if classify(&spec, &seen) != Outcome::Saturated {
-                    break;
-                }
-                let wait = seen
-                    .retry_after
-                    .as_deref()
-                    .and_then(|v| v.trim().parse().ok());
-                tokio::time::sleep(Duration::from_secs(wait.unwrap_or(1))).await;
-                seen = send(&client, &url, &body, &spec).await;
-            }
+            let seen = send_patiently(&client, &url, &body, &spec, 10).await;
             (spec, seen)
         });
         if all.len() >= n.max(1) {
@@ -349,6 +324,30 @@ async fn prime(
         started.elapsed().as_secs_f64(),
         pid.and_then(|pid| proc_status_mb(pid, "VmRSS")),
     ))
+}
+
+/// Sends `spec`, and asks again after its Retry-After (at most `retries` times) while the answer is
+/// a 429, as a patient client would: priming must get its answers, not count refusals.
+async fn send_patiently(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+    spec: &Spec,
+    retries: usize,
+) -> Observed {
+    let mut seen = send(client, url, body, spec).await;
+    for _ in 0..retries {
+        if classify(spec, &seen) != Outcome::Saturated {
+            break;
+        }
+        let wait = seen
+            .retry_after
+            .as_deref()
+            .and_then(|v| v.trim().parse().ok());
+        tokio::time::sleep(Duration::from_secs(wait.unwrap_or(1))).await;
+        seen = send(client, url, body, spec).await;
+    }
+    seen
 }
 
 /// Seeds the rehearsal of [`prime`] apart from the measured mix.
