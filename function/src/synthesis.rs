@@ -2,12 +2,17 @@
 //! (sentences), one engine call per piece at the requested speed, pieces joined with short pauses
 //! (shortened or lengthened with the speed), then encoding. Knows nothing of HTTP; reaches the
 //! model only through [`SpeechEngine`]. Streaming ([`prepare_stream`], [`run_stream`]) does the
-//! same with a streaming encoder, handing bytes on as each piece's audio arrives.
+//! same with a streaming encoder, handing bytes on as each piece's audio arrives. With
+//! [`SpeechJob::timestamps`], the engine prepares the pieces with their words and every word's
+//! time in the delivered audio comes out too (see [`crate::captions`]): at the end of a whole
+//! answer, and in a stream as soon as the audio where a word starts has been sent.
 
 use std::time::{Duration, Instant};
 
 use crate::audio::{encode, AudioError, AudioFormat, Encoded, StreamEncoder};
-use crate::engine::{EngineError, SpeechEngine, Stop, Timings};
+use crate::captions::{self, WordTime};
+use crate::engine::{Durations, EngineError, SpeechEngine, Stop, Timings, WordedPiece};
+use crate::text::words::Word;
 
 /// What to synthesize.
 #[derive(Clone, Debug)]
@@ -26,6 +31,9 @@ pub struct SpeechJob<'a> {
     /// for SpeechT5, phonemes for Piper), so an input that expands enormously when read out (4096
     /// digits become 4096 words) is refused at once instead of running into the time limit.
     pub max_spoken_chars: Option<usize>,
+    /// Also tell when each word of the text is spoken (models with durations only; others
+    /// refuse with [`SynthesisError::NoTimestamps`]).
+    pub timestamps: bool,
 }
 
 /// Encoded audio and what it cost.
@@ -43,6 +51,8 @@ pub struct SpeechOutput {
     pub timings: Timings,
     /// Time spent encoding.
     pub post: Duration,
+    /// When each word is spoken, if the job asked.
+    pub words: Option<Vec<WordTime>>,
 }
 
 /// Why a job failed.
@@ -65,6 +75,12 @@ pub enum SynthesisError {
         /// The limit.
         max: usize,
     },
+    /// Word timestamps were asked of a model that has no durations.
+    #[error("model family {family} has no word timestamps")]
+    NoTimestamps {
+        /// The model's family.
+        family: &'static str,
+    },
     /// The engine or the encoder panicked (caught; the message is for the log).
     #[error("synthesis panicked: {0}")]
     Panicked(String),
@@ -86,13 +102,26 @@ pub fn synthesize(
     let mut samples: Vec<f32> = Vec::new();
     let mut timings = Timings::default();
     let mut input_tokens = 0;
-    for (i, piece) in pieces.iter().enumerate() {
+    let mut words = pieces.words.as_ref().map(|_| Vec::new());
+    for (i, piece) in pieces.pieces.iter().enumerate() {
         if stop.is_set() {
             return Err(EngineError::Stopped.into());
         }
-        let out = engine.synthesize(piece, job.voice, job.speed)?;
+        let out = engine.synthesize(&piece.text, job.voice, job.speed)?;
         if i > 0 {
             samples.resize(samples.len() + pause, 0.0);
+        }
+        if let (Some(all), Some(input_words), Some(durations)) =
+            (words.as_mut(), &pieces.words, &out.durations)
+        {
+            let times = captions::piece_times(
+                piece,
+                durations,
+                input_words,
+                samples.len(),
+                info.sample_rate,
+            );
+            captions::extend(all, times);
         }
         samples.extend_from_slice(&out.samples);
         input_tokens += out.input_tokens;
@@ -105,21 +134,52 @@ pub fn synthesize(
         audio,
         audio_seconds,
         input_tokens,
-        pieces: pieces.len(),
+        pieces: pieces.pieces.len(),
         timings,
         post: started.elapsed(),
+        words,
     })
 }
 
-/// The engine's pieces of `job`'s text: refused when there are none or they are longer than the
-/// job's limit.
-fn prepare(engine: &dyn SpeechEngine, job: &SpeechJob<'_>) -> Result<Vec<String>, SynthesisError> {
-    let pieces = engine.prepare(job.text)?;
-    if pieces.is_empty() {
+/// A job's text as the engine prepared it.
+struct Pieces {
+    /// The pieces, with their words when the job asked for timestamps (else none).
+    pieces: Vec<WordedPiece>,
+    /// The input's words, when the job asked for timestamps.
+    words: Option<Vec<Word>>,
+}
+
+/// The engine's pieces of `job`'s text (with their words if the job asks for timestamps):
+/// refused when there are none or they are longer than the job's limit.
+fn prepare(engine: &dyn SpeechEngine, job: &SpeechJob<'_>) -> Result<Pieces, SynthesisError> {
+    let pieces = if job.timestamps {
+        let worded = engine
+            .prepare_words(job.text)?
+            .ok_or(SynthesisError::NoTimestamps {
+                family: engine.info().family,
+            })?;
+        Pieces {
+            pieces: worded.pieces,
+            words: Some(worded.words),
+        }
+    } else {
+        Pieces {
+            pieces: engine
+                .prepare(job.text)?
+                .into_iter()
+                .map(|text| WordedPiece {
+                    text,
+                    words: Vec::new(),
+                })
+                .collect(),
+            words: None,
+        }
+    };
+    if pieces.pieces.is_empty() {
         return Err(SynthesisError::NothingToSay);
     }
     if let Some(max) = job.max_spoken_chars {
-        let chars = pieces.iter().map(|p| p.chars().count()).sum();
+        let chars = pieces.pieces.iter().map(|p| p.text.chars().count()).sum();
         if chars > max {
             return Err(SynthesisError::TooMuchSpeech { chars, max });
         }
@@ -130,7 +190,7 @@ fn prepare(engine: &dyn SpeechEngine, job: &SpeechJob<'_>) -> Result<Vec<String>
 /// A job prepared for streaming: its pieces are known (so an input with nothing to say is refused
 /// before any byte is sent) and the encoder is set up.
 pub struct PreparedStream {
-    pieces: Vec<String>,
+    pieces: Pieces,
     encoder: StreamEncoder,
     sample_rate: u32,
 }
@@ -178,69 +238,155 @@ pub fn prepare_stream(
     })
 }
 
+/// What a stream hands on, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StreamEvent {
+    /// Encoded audio (the header first).
+    Audio(Vec<u8>),
+    /// Words whose audio has started in what was sent so far (jobs with
+    /// [`SpeechJob::timestamps`]), with their times in the delivered audio; every word once.
+    Words(Vec<WordTime>),
+}
+
+/// The sending end of a stream: the encoder, the words waiting for their audio, and `emit`.
+struct Sender<'a> {
+    encoder: StreamEncoder,
+    emit: &'a mut dyn FnMut(StreamEvent) -> bool,
+    stop: &'a Stop,
+    failure: Option<AudioError>,
+    /// Samples pushed into the encoder.
+    sent: usize,
+    sample_rate: u32,
+    /// Word times known, not yet sent (in order).
+    waiting: Vec<WordTime>,
+}
+
+impl Sender<'_> {
+    fn emit(&mut self, event: StreamEvent) {
+        if !(self.emit)(event) {
+            self.stop.set();
+        }
+    }
+
+    /// Encodes `audio` and sends what the encoder gives, then the words that start in it.
+    fn audio(&mut self, audio: &[f32]) {
+        if self.failure.is_some() || self.stop.is_set() {
+            return;
+        }
+        match self.encoder.push(audio) {
+            Ok(bytes) => {
+                self.sent += audio.len();
+                if !bytes.is_empty() {
+                    self.emit(StreamEvent::Audio(bytes));
+                    let sent = self.sent as f64 / f64::from(self.sample_rate);
+                    let started = self.waiting.partition_point(|w| w.start < sent);
+                    self.words(started);
+                }
+            }
+            Err(error) => {
+                self.failure = Some(error);
+                self.stop.set();
+            }
+        }
+    }
+
+    /// Sends the first `count` waiting words.
+    fn words(&mut self, count: usize) {
+        if count > 0 && !self.stop.is_set() {
+            let words: Vec<WordTime> = self.waiting.drain(..count).collect();
+            self.emit(StreamEvent::Words(words));
+        }
+    }
+}
+
 /// Synthesizes a prepared job piece by piece, handing encoded bytes to `emit` as soon as the
-/// encoder has them (the header first, then audio while the engine still runs). `emit` returns
-/// false when nobody is listening any more: then `stop` is set, the engine gives up within one
-/// decoder step or sentence, and this returns [`EngineError::Stopped`].
+/// encoder has them (the header first, then audio while the engine still runs), and with
+/// [`SpeechJob::timestamps`] each word's time as soon as the audio where it starts is sent (all
+/// of a piece's words by the end of its audio). `emit` returns false when nobody is listening
+/// any more: then `stop` is set, the engine gives up within one decoder step or sentence, and
+/// this returns [`EngineError::Stopped`].
 pub fn run_stream(
     engine: &dyn SpeechEngine,
     job: &SpeechJob<'_>,
     prepared: PreparedStream,
     stop: &Stop,
-    emit: &mut dyn FnMut(Vec<u8>) -> bool,
+    emit: &mut dyn FnMut(StreamEvent) -> bool,
 ) -> Result<StreamSummary, SynthesisError> {
     let PreparedStream {
         pieces,
-        mut encoder,
+        encoder,
         sample_rate,
     } = prepared;
     let pause =
         (job.pause.as_secs_f64() / f64::from(job.speed) * f64::from(sample_rate)).round() as usize;
     let mut summary = StreamSummary {
-        pieces: pieces.len(),
+        pieces: pieces.pieces.len(),
         ..StreamSummary::default()
     };
+    let mut out = Sender {
+        encoder,
+        emit,
+        stop,
+        failure: None,
+        sent: 0,
+        sample_rate,
+        waiting: Vec::new(),
+    };
     let mut samples = 0usize;
-    let mut failure: Option<AudioError> = None;
-    let mut send =
-        |encoder: &mut StreamEncoder, audio: &[f32], failure: &mut Option<AudioError>| {
-            if failure.is_some() || stop.is_set() {
-                return;
-            }
-            match encoder.push(audio) {
-                Ok(bytes) if bytes.is_empty() => {}
-                Ok(bytes) => {
-                    if !emit(bytes) {
-                        stop.set();
-                    }
-                }
-                Err(error) => {
-                    *failure = Some(error);
-                    stop.set();
-                }
-            }
-        };
-    for (i, piece) in pieces.iter().enumerate() {
+    for (i, piece) in pieces.pieces.iter().enumerate() {
         if i > 0 {
-            send(&mut encoder, &vec![0.0; pause], &mut failure);
+            out.audio(&vec![0.0; pause]);
             samples += pause;
         }
-        let streamed = engine.synthesize_stream(piece, job.voice, job.speed, stop, &mut |chunk| {
-            send(&mut encoder, chunk.samples, &mut failure)
-        });
-        if let Some(error) = failure.take() {
+        let piece_start = samples;
+        // Durations describe the audio from the chunk that brings them (see `Chunk`).
+        let mut timed_until = 0usize;
+        let streamed =
+            engine.synthesize_stream(&piece.text, job.voice, job.speed, stop, &mut |chunk| {
+                if let (Some(words), Some(durations)) = (&pieces.words, chunk.durations) {
+                    if chunk.offset >= timed_until {
+                        timed_until = chunk.offset + durations.total();
+                        queue_times(
+                            &mut out.waiting,
+                            piece,
+                            durations,
+                            words,
+                            piece_start + chunk.offset,
+                            sample_rate,
+                        );
+                    }
+                }
+                out.audio(chunk.samples);
+            });
+        if let Some(error) = out.failure.take() {
             return Err(error.into());
         }
         let streamed = streamed?;
+        out.words(out.waiting.len());
         samples += streamed.samples;
         summary.input_tokens += streamed.input_tokens;
         summary.output_tokens += streamed.output_tokens;
         summary.timings.add(streamed.timings);
     }
+    let Sender { encoder, emit, .. } = out;
     let tail = encoder.finish()?;
-    if !tail.is_empty() && !emit(tail) {
+    if stop.is_set() || (!tail.is_empty() && !emit(StreamEvent::Audio(tail))) {
         return Err(EngineError::Stopped.into());
     }
     summary.audio_seconds = samples as f64 / f64::from(sample_rate);
     Ok(summary)
+}
+
+/// Adds the times of `piece`'s words (its audio from sample `offset` described by
+/// `durations`) to the waiting ones.
+fn queue_times(
+    waiting: &mut Vec<WordTime>,
+    piece: &WordedPiece,
+    durations: &Durations,
+    words: &[Word],
+    offset: usize,
+    sample_rate: u32,
+) {
+    let times = captions::piece_times(piece, durations, words, offset, sample_rate);
+    captions::extend(waiting, times);
 }

@@ -11,8 +11,11 @@
 //! Protocol:
 //! - at start: `{"ready":true,"version":"1.52.0"}`, or `{"error":"…"}` and a non-zero exit;
 //! - each request line `{"text":"…","voice":"en-us"}` gets exactly one line back,
-//!   `{"sentences":["…", …]}` (each sentence's phonemes, one codepoint per phoneme) or
-//!   `{"error":"…"}`; the helper keeps serving after an error and exits at end of input.
+//!   `{"sentences":["…", …],"starts":[…]}` (each sentence's phonemes, one codepoint per phoneme,
+//!   and the byte offset in the text where it starts) or `{"error":"…"}`;
+//! - `{"words":["…", …],"voice":"en-us"}` gets `{"words":["…", …]}`: each word's phonemes read
+//!   alone (for word timestamps);
+//! - the helper keeps serving after an error and exits at end of input.
 
 mod espeak;
 mod piper;
@@ -41,10 +44,13 @@ struct Args {
     trace: bool,
 }
 
-/// One request line.
+/// One request line: a text to read as sentences, or words to read one by one.
 #[derive(Deserialize)]
 struct Request {
-    text: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    words: Option<Vec<String>>,
     voice: String,
 }
 
@@ -80,8 +86,8 @@ fn main() -> ExitCode {
             continue;
         }
         let reply = match serde_json::from_slice::<Request>(&line) {
-            Ok(request) => match phonemize(&mut espeak, &mut voice, &request, args.trace) {
-                Ok(sentences) => json!({ "sentences": sentences }),
+            Ok(request) => match answer(&mut espeak, &mut voice, &request, args.trace) {
+                Ok(reply) => reply,
                 Err(error) => json!({ "error": error }),
             },
             Err(e) => json!({ "error": format!("invalid request: {e}") }),
@@ -93,30 +99,52 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Phonemizes one request, selecting its voice first if it differs from the current one.
-fn phonemize(
+/// Answers one request, selecting its voice first if it differs from the current one: a text
+/// gets `{"sentences":[…],"starts":[…]}` (each sentence's byte offset in the text), words get
+/// `{"words":[…]}` (each word's phonemes read alone).
+fn answer(
     espeak: &mut espeak::Espeak,
     voice: &mut Option<String>,
     request: &Request,
     trace: bool,
-) -> Result<Vec<String>, String> {
+) -> Result<serde_json::Value, String> {
     if voice.as_deref() != Some(request.voice.as_str()) {
         *voice = None;
         espeak.set_voice(&request.voice)?;
         *voice = Some(request.voice.clone());
     }
-    // A NUL would end the C string early; eSpeak reads it as a space would be read.
-    let text = CString::new(request.text.replace('\0', " ")).expect("NUL bytes were replaced");
-    let clauses = espeak.clauses(&text);
-    if trace {
-        for clause in &clauses {
-            eprintln!(
-                "clause next={:?} phonemes={:?}",
-                clause.next, clause.phonemes
-            );
+    match (&request.text, &request.words) {
+        (Some(text), None) => {
+            let text = c_text(text);
+            let clauses = espeak.clauses(&text);
+            if trace {
+                for clause in &clauses {
+                    eprintln!(
+                        "clause next={:?} phonemes={:?}",
+                        clause.next, clause.phonemes
+                    );
+                }
+            }
+            let (sentences, starts): (Vec<String>, Vec<usize>) =
+                piper::located_sentences(text.as_bytes(), &clauses)
+                    .into_iter()
+                    .unzip();
+            Ok(json!({ "sentences": sentences, "starts": starts }))
         }
+        (None, Some(words)) => {
+            let words: Vec<String> = words
+                .iter()
+                .map(|w| piper::word(&espeak.clauses(&c_text(w))))
+                .collect();
+            Ok(json!({ "words": words }))
+        }
+        _ => Err("a request has either \"text\" or \"words\"".into()),
     }
-    Ok(piper::sentences(text.as_bytes(), &clauses))
+}
+
+/// `text` as a C string: a NUL would end it early; eSpeak reads it as a space would be read.
+fn c_text(text: &str) -> CString {
+    CString::new(text.replace('\0', " ")).expect("NUL bytes were replaced")
 }
 
 /// The protocol channel: the process's original stdout. File descriptor 1 itself is then pointed

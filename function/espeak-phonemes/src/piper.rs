@@ -104,12 +104,14 @@ fn push_clause(sentence: &mut String, phonemes: &str) {
     }
 }
 
-/// Builds Piper's sentences from the clauses of `text`.
-pub fn sentences(text: &[u8], clauses: &[Clause]) -> Vec<String> {
+/// Builds Piper's sentences from the clauses of `text`, each with the byte offset in `text`
+/// where its first clause starts.
+pub fn located_sentences(text: &[u8], clauses: &[Clause]) -> Vec<(String, usize)> {
     let mut sentences = Vec::new();
-    let mut current: Option<String> = None;
+    let mut current: Option<(String, usize)> = None;
+    let mut clause_start = 0;
     for clause in clauses {
-        let sentence = current.get_or_insert_with(String::new);
+        let (sentence, _) = current.get_or_insert_with(|| (String::new(), clause_start));
         push_clause(sentence, &clause.phonemes);
         if let Some(t) = terminator(text, clause.next) {
             sentence.push_str(t.phonemes());
@@ -117,9 +119,35 @@ pub fn sentences(text: &[u8], clauses: &[Clause]) -> Vec<String> {
                 sentences.extend(current.take());
             }
         }
+        clause_start = clause
+            .next
+            .map_or(text.len(), |next| look_ahead_start(text, next));
     }
     sentences.extend(current);
     sentences
+}
+
+/// Where the next clause starts: eSpeak leaves its pointer (`next`) one past the next clause's
+/// first character, so step back to that character's first byte.
+fn look_ahead_start(text: &[u8], next: usize) -> usize {
+    let mut at = next.min(text.len()).saturating_sub(1);
+    while at > 0 && (text[at] & 0xC0) == 0x80 {
+        at -= 1;
+    }
+    at
+}
+
+/// A word's phonemes read alone, from its clauses: NFD codepoints without `(lang)` markers or
+/// punctuation, clauses joined by a space.
+pub fn word(clauses: &[Clause]) -> String {
+    let mut out = String::new();
+    for clause in clauses {
+        if !out.is_empty() && !clause.phonemes.trim().is_empty() {
+            out.push(' ');
+        }
+        push_clause(&mut out, clause.phonemes.trim());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -179,6 +207,18 @@ mod tests {
                 next: None,
             },
         ];
-        assert_eq!(sentences(text, &clauses), ["a, b.", "c"]);
+        assert_eq!(
+            located_sentences(text, &clauses),
+            [("a, b.".to_owned(), 0), ("c".to_owned(), 6)]
+        );
+    }
+
+    #[test]
+    fn clause_starts_step_back_over_multibyte_look_ahead() {
+        let text = "Un, \u{e9}t\u{e9}".as_bytes();
+        // eSpeak's pointer is one character past the start of "été" (é is 2 bytes).
+        assert_eq!(look_ahead_start(text, 6), 4);
+        assert_eq!(look_ahead_start(text, 0), 0);
+        assert_eq!(look_ahead_start(text, 99), text.len() - 2);
     }
 }

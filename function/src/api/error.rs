@@ -85,6 +85,14 @@ pub enum ApiError {
         /// The limit, in seconds.
         secs: u32,
     },
+    /// Word timestamps were asked of a model without durations.
+    #[error("{}", no_timestamps_message(model, with))]
+    NoTimestamps {
+        /// The model asked.
+        model: String,
+        /// The served models that have them.
+        with: Vec<String>,
+    },
     /// No `Authorization: Bearer` header while API keys are configured.
     #[error("You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")]
     MissingApiKey,
@@ -94,6 +102,15 @@ pub enum ApiError {
     /// An internal fault (already logged with its cause).
     #[error("The server had an error while processing your request. Please retry.")]
     Internal,
+}
+
+fn no_timestamps_message(model: &str, with: &[String]) -> String {
+    let which = match with {
+        [] => "none of the models this function serves has them".to_owned(),
+        [one] => format!("use model '{one}'"),
+        many => format!("use one of the models {}", many.join(", ")),
+    };
+    format!("Model '{model}' has no word timestamps (it has no duration model; they come from Piper voices): {which}, or ask without timestamps (no word_timestamps on /v1/audio/speech, \"return_timestamps\": false on /dev/captioned_speech).")
 }
 
 impl ApiError {
@@ -113,6 +130,12 @@ impl ApiError {
             Self::InvalidField { param, code, .. } => {
                 (S::BAD_REQUEST, INVALID, Some(param), Some(code))
             }
+            Self::NoTimestamps { .. } => (
+                S::BAD_REQUEST,
+                INVALID,
+                Some("model"),
+                Some("timestamps_unsupported"),
+            ),
             Self::ModelNotFound(_) => (
                 S::NOT_FOUND,
                 INVALID,

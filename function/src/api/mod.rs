@@ -5,6 +5,7 @@
 
 mod admission;
 mod auth;
+mod captioned;
 mod discovery;
 mod error;
 mod metrics;
@@ -114,6 +115,10 @@ pub fn router(state: AppState) -> Router {
             post(|s, r| speech::speech(s, Dialect::ModelServer, r)).fallback(method_not_allowed),
         )
         .route(
+            "/dev/captioned_speech",
+            post(|s, r| speech::speech(s, Dialect::Captioned, r)).fallback(method_not_allowed),
+        )
+        .route(
             "/v1/models",
             get(discovery::list_models).fallback(method_not_allowed),
         )
@@ -155,7 +160,10 @@ async fn log_request(State(state): State<AppState>, request: Request, next: Next
     let status = response.status().as_u16();
     let ms = started.elapsed().as_secs_f64() * 1e3;
     let log = response.extensions().get::<RequestLog>();
-    let speech_route = path == "/v1/audio/speech" || path == "/v3/audio/speech";
+    let speech_route = matches!(
+        path.as_str(),
+        "/v1/audio/speech" | "/v3/audio/speech" | "/dev/captioned_speech"
+    );
     let streaming = log.is_some_and(|l| l.streamed) && response.status().is_success();
     if speech_route && !streaming && state.metrics.enabled() {
         let ok = response.status().is_success();

@@ -10,10 +10,13 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use super::{ApiError, AppState, RequestLog};
+use std::sync::Arc;
+
+use super::{Admitted, ApiError, AppState, RequestLog};
 use crate::audio::AudioFormat;
-use crate::engine::{EngineError, Stop, StopCause};
-use crate::synthesis::{synthesize, SpeechJob, SynthesisError};
+use crate::engine::{EngineError, SpeechEngine, Stop, StopCause};
+use crate::pipeline::ServedModel;
+use crate::synthesis::{synthesize, SpeechJob, SpeechOutput, SynthesisError};
 
 /// Which path the request came in on: OpenAI's strict one or the model server's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +26,9 @@ pub enum Dialect {
     /// `/v3/audio/speech`: `voice` optional (unknown ones fall back to the default speaker),
     /// wav by default.
     ModelServer,
+    /// `/dev/captioned_speech` (Kokoro-FastAPI's route): `model` and `voice` optional (Kokoro's
+    /// names fall back to the default model and voice), mp3 by default.
+    Captioned,
 }
 
 /// Speed bounds, as OpenAI documents them.
@@ -52,6 +58,8 @@ pub struct SpeechRequest {
     pub speed: f32,
     /// `None`: the whole audio in one body (no `stream_format`).
     pub stream: Option<StreamFormat>,
+    /// `word_timestamps`: SSE streams also carry `speech.audio.timestamps` events.
+    pub timestamps: bool,
 }
 
 fn field_type(value: &Value) -> &'static str {
@@ -65,7 +73,22 @@ fn field_type(value: &Value) -> &'static str {
     }
 }
 
-fn string_field(
+/// A boolean field, `None` when absent or null.
+pub(super) fn bool_field(
+    fields: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<bool>, ApiError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(ApiError::field(
+            name,
+            format!("'{name}' must be true or false, not {}.", field_type(other)),
+        )),
+    }
+}
+
+pub(super) fn string_field(
     fields: &Map<String, Value>,
     name: &'static str,
 ) -> Result<Option<String>, ApiError> {
@@ -87,17 +110,45 @@ pub fn parse(
     max_input_chars: usize,
     max_instructions_chars: usize,
 ) -> Result<SpeechRequest, ApiError> {
+    from_fields(
+        &parse_object(body)?,
+        dialect,
+        max_input_chars,
+        max_instructions_chars,
+    )
+}
+
+/// The body as a JSON object.
+pub(super) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
-    let Value::Object(fields) = value else {
-        return Err(ApiError::InvalidJson(format!(
+    match value {
+        Value::Object(fields) => Ok(fields),
+        other => Err(ApiError::InvalidJson(format!(
             "the body is {}, not a JSON object",
-            field_type(&value)
-        )));
+            field_type(&other)
+        ))),
+    }
+}
+
+/// [`parse`] over the body's fields.
+pub(super) fn from_fields(
+    fields: &Map<String, Value>,
+    dialect: Dialect,
+    max_input_chars: usize,
+    max_instructions_chars: usize,
+) -> Result<SpeechRequest, ApiError> {
+    let model = match (string_field(fields, "model")?, dialect) {
+        (Some(model), _) => model,
+        (None, Dialect::Captioned) => String::new(),
+        (None, _) => {
+            return Err(ApiError::field(
+                "model",
+                "You must provide a model parameter.",
+            ))
+        }
     };
-    let model = string_field(&fields, "model")?
-        .ok_or_else(|| ApiError::field("model", "You must provide a model parameter."))?;
-    let input = string_field(&fields, "input")?.ok_or_else(|| {
+    let input = string_field(fields, "input")?.ok_or_else(|| {
         ApiError::field(
             "input",
             "You must provide an input parameter: the text to speak.",
@@ -144,7 +195,7 @@ pub fn parse(
             "You must provide a voice parameter. GET /v1/audio/voices lists them.",
         ));
     }
-    if let Some(instructions) = string_field(&fields, "instructions")? {
+    if let Some(instructions) = string_field(fields, "instructions")? {
         let chars = instructions.chars().count();
         if chars > max_instructions_chars {
             return Err(ApiError::field(
@@ -153,9 +204,9 @@ pub fn parse(
             ));
         }
     }
-    let format = match string_field(&fields, "response_format")? {
+    let format = match string_field(fields, "response_format")? {
         None => match dialect {
-            Dialect::OpenAi => AudioFormat::Mp3,
+            Dialect::OpenAi | Dialect::Captioned => AudioFormat::Mp3,
             Dialect::ModelServer => AudioFormat::Wav,
         },
         Some(name) => AudioFormat::parse(&name).ok_or_else(|| {
@@ -187,7 +238,7 @@ pub fn parse(
             ))
         }
     };
-    let stream = match string_field(&fields, "stream_format")?.as_deref() {
+    let stream = match string_field(fields, "stream_format")?.as_deref() {
         None => None,
         Some("audio") => Some(StreamFormat::Audio),
         Some("sse") => Some(StreamFormat::Sse),
@@ -201,6 +252,13 @@ pub fn parse(
             ))
         }
     };
+    let timestamps = bool_field(fields, "word_timestamps")?.unwrap_or(false);
+    if timestamps && stream != Some(StreamFormat::Sse) && dialect != Dialect::Captioned {
+        return Err(ApiError::field(
+            "word_timestamps",
+            "'word_timestamps' come as speech.audio.timestamps events of an SSE stream: set \"stream_format\": \"sse\", or POST the same body to /dev/captioned_speech for the audio with its timestamps (and captions) in JSON.",
+        ));
+    }
     Ok(SpeechRequest {
         model,
         input,
@@ -208,6 +266,7 @@ pub fn parse(
         format,
         speed,
         stream,
+        timestamps,
     })
 }
 
@@ -252,16 +311,24 @@ pub async fn speech(State(state): State<AppState>, dialect: Dialect, request: Re
     let mut log = RequestLog::default();
     let (parts, body) = request.into_parts();
     let deadline = deadline(&state, parts.extensions.get::<lambda_http::Context>());
-    let result = handle(
-        &state,
-        dialect,
-        &parts.headers,
-        body,
-        started,
-        deadline,
-        &mut log,
-    )
-    .await;
+    let result = match dialect {
+        Dialect::Captioned => {
+            super::captioned::handle(&state, &parts.headers, body, started, deadline, &mut log)
+                .await
+        }
+        _ => {
+            handle(
+                &state,
+                dialect,
+                &parts.headers,
+                body,
+                started,
+                deadline,
+                &mut log,
+            )
+            .await
+        }
+    };
     let mut response = match result {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -271,15 +338,28 @@ pub async fn speech(State(state): State<AppState>, dialect: Dialect, request: Re
     response
 }
 
-async fn handle(
+/// A request parsed and resolved to a model and voice (not admitted yet).
+pub(super) struct Resolved {
+    pub request: SpeechRequest,
+    /// The body's fields (for the options of other routes).
+    pub fields: Map<String, Value>,
+    pub served: ServedModel,
+    pub voice: String,
+    /// An unknown voice fell back to the model's default (`/v3`, `/dev/captioned_speech`).
+    pub fell_back: bool,
+}
+
+/// Kokoro-FastAPI's model names, which `/dev/captioned_speech` takes for the default model.
+const KOKORO_MODELS: [&str; 2] = ["", "kokoro"];
+
+/// Reads, parses and resolves a speech body: content type, size, fields, model, voice, format.
+pub(super) async fn resolve(
     state: &AppState,
     dialect: Dialect,
     headers: &HeaderMap,
     body: Body,
-    started: Instant,
-    deadline: Option<(tokio::time::Instant, u32)>,
     log: &mut RequestLog,
-) -> Result<Response, ApiError> {
+) -> Result<Resolved, ApiError> {
     if let Some(content_type) = headers.get(header::CONTENT_TYPE) {
         let value = content_type.to_str().unwrap_or_default();
         let essence = value
@@ -298,20 +378,32 @@ async fn handle(
         .map_err(|_| ApiError::BodyTooLarge {
             max: limits.max_body_bytes,
         })?;
-    let request = parse(
-        &body,
+    let fields = parse_object(&body)?;
+    let request = from_fields(
+        &fields,
         dialect,
         limits.max_input_chars,
         limits.max_instructions_chars,
     )?;
-    let served = state
-        .models
-        .resolve(&request.model)
-        .ok_or_else(|| ApiError::ModelNotFound(clip(&request.model)))?;
+    let served = match state.models.resolve(&request.model) {
+        Some(served) => served,
+        None if dialect == Dialect::Captioned
+            && KOKORO_MODELS.contains(&request.model.as_str()) =>
+        {
+            state
+                .models
+                .all()
+                .first()
+                .ok_or_else(|| ApiError::ModelNotFound(clip(&request.model)))?
+        }
+        None => return Err(ApiError::ModelNotFound(clip(&request.model))),
+    }
+    .clone();
+    let lenient = matches!(dialect, Dialect::ModelServer | Dialect::Captioned);
     let (voice, fell_back) = match request.voice.as_deref() {
         Some(name) => match served.voice(name) {
             Some(voice) => (voice.to_owned(), false),
-            None if dialect == Dialect::ModelServer => (served.default_voice.clone(), true),
+            None if lenient => (served.default_voice.clone(), true),
             None => {
                 return Err(ApiError::UnknownVoice {
                     voice: clip(name),
@@ -328,19 +420,80 @@ async fn handle(
     log.voice = Some(voice.clone());
     log.format = Some(request.format.name());
     log.input_chars = Some(request.input.chars().count());
+    Ok(Resolved {
+        request,
+        fields,
+        served,
+        voice,
+        fell_back,
+    })
+}
 
-    // Admission: a slot of this model, after a bounded wait in its queue, or 429.
+/// Refuses word timestamps from a model without durations, naming the models that have them.
+pub(super) fn check_timestamps(state: &AppState, served: &ServedModel) -> Result<(), ApiError> {
+    if served.engine.info().word_timestamps {
+        return Ok(());
+    }
+    Err(ApiError::NoTimestamps {
+        model: served.id.clone(),
+        with: state
+            .models
+            .all()
+            .iter()
+            .filter(|m| m.engine.info().word_timestamps)
+            .map(|m| m.id.clone())
+            .collect(),
+    })
+}
+
+/// A place to synthesize: a slot of the model, after a bounded wait in its queue, or 429.
+pub(super) async fn admit(
+    state: &AppState,
+    served: &ServedModel,
+    deadline: Option<(tokio::time::Instant, u32)>,
+) -> Result<Admitted, ApiError> {
     let admission = state
         .admission
         .get(&served.id)
         .ok_or_else(|| ApiError::internal(format!("no admission for model {}", served.id)))?;
-    let permit = admission.enter(deadline.map(|(at, _)| at)).await?;
+    admission.enter(deadline.map(|(at, _)| at)).await
+}
+
+/// The pause between sentences, and how much longer than the input limit what the model reads
+/// may be: 4 × leaves ordinary text (about 1.1× once normalized) and number-heavy text room,
+/// and refuses at once what could not be spoken within the time limit anyway (4096 digits are
+/// 4096 words).
+pub(super) fn pause_and_spoken_limit(state: &AppState) -> (Duration, usize) {
+    let limits = &state.limits;
+    (
+        Duration::from_millis(u64::from(limits.sentence_pause_ms)),
+        limits.max_input_chars.saturating_mul(4),
+    )
+}
+
+async fn handle(
+    state: &AppState,
+    dialect: Dialect,
+    headers: &HeaderMap,
+    body: Body,
+    started: Instant,
+    deadline: Option<(tokio::time::Instant, u32)>,
+    log: &mut RequestLog,
+) -> Result<Response, ApiError> {
+    let Resolved {
+        request,
+        served,
+        voice,
+        fell_back,
+        ..
+    } = resolve(state, dialect, headers, body, log).await?;
+    if request.timestamps {
+        check_timestamps(state, &served)?;
+    }
+    let limits = &state.limits;
+    let permit = admit(state, &served, deadline).await?;
     let engine = served.engine.clone();
-    let pause = Duration::from_millis(u64::from(limits.sentence_pause_ms));
-    // What the model reads may be this much longer than the input limit: 4 × leaves ordinary
-    // text (about 1.1× once normalized) and number-heavy text room, and refuses at once what
-    // could not be spoken within the time limit anyway (4096 digits are 4096 words).
-    let max_spoken = limits.max_input_chars.saturating_mul(4);
+    let (pause, max_spoken) = pause_and_spoken_limit(state);
     if let Some(mode) = request.stream {
         if limits.streaming {
             log.streamed = true;
@@ -354,7 +507,12 @@ async fn handle(
                 format: request.format,
                 pause,
                 max_spoken_chars: max_spoken,
-                mode,
+                mode: match mode {
+                    StreamFormat::Audio => super::stream::Wire::Audio,
+                    StreamFormat::Sse => super::stream::Wire::Sse {
+                        timestamps: request.timestamps,
+                    },
+                },
                 permit,
                 deadline,
                 metrics: state.metrics.clone(),
@@ -371,10 +529,80 @@ async fn handle(
         }
         // Buffered Lambda: "audio" gets the whole audio in the body.
     }
-    let (text, speed, format) = (request.input, request.speed, request.format);
-    let voice_used = voice.clone();
-    // Set when this handler is dropped before it answers (the client hung up) or the time limit
-    // passes: the synthesis stops between two sentences and gives its slot back.
+    let output = run_buffered(Buffered {
+        engine,
+        model: served.id.clone(),
+        text: request.input,
+        voice: voice.clone(),
+        speed: request.speed,
+        format: request.format,
+        pause,
+        max_spoken,
+        timestamps: false,
+        permit,
+        deadline,
+    })
+    .await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    log_output(log, &output);
+    if let Some(max) = limits.max_response_bytes {
+        // Lambda base64-encodes binary bodies: 4 bytes for every 3.
+        let encoded = output.audio.bytes.len().div_ceil(3) * 4;
+        if encoded + 16 * 1024 > max {
+            return Err(ApiError::ResponseTooLarge {
+                bytes: output.audio.bytes.len(),
+                max,
+            });
+        }
+    }
+    let mut response = (
+        [(header::CONTENT_TYPE, output.audio.content_type)],
+        output.audio.bytes.clone(),
+    )
+        .into_response();
+    put_headers(
+        response.headers_mut(),
+        &output,
+        elapsed,
+        &served.id,
+        &voice,
+        fell_back,
+    );
+    Ok(response)
+}
+
+/// A whole answer to synthesize.
+pub(super) struct Buffered {
+    pub engine: Arc<dyn SpeechEngine>,
+    pub model: String,
+    pub text: String,
+    pub voice: String,
+    pub speed: f32,
+    pub format: AudioFormat,
+    pub pause: Duration,
+    pub max_spoken: usize,
+    pub timestamps: bool,
+    /// The admission place, held until the synthesis ends.
+    pub permit: Admitted,
+    pub deadline: Option<(tokio::time::Instant, u32)>,
+}
+
+/// Synthesizes a whole answer on a blocking thread: stopped between two sentences when the
+/// client hangs up (this future is dropped) or the time limit passes (then 504).
+pub(super) async fn run_buffered(job: Buffered) -> Result<SpeechOutput, ApiError> {
+    let Buffered {
+        engine,
+        model,
+        text,
+        voice,
+        speed,
+        format,
+        pause,
+        max_spoken,
+        timestamps,
+        permit,
+        deadline,
+    } = job;
     let stop = Stop::new();
     let mut hang_up = StopOnDrop(Some(stop.clone()));
     let task = {
@@ -385,11 +613,12 @@ async fn handle(
                 engine.as_ref(),
                 &SpeechJob {
                     text: &text,
-                    voice: &voice_used,
+                    voice: &voice,
                     speed,
                     format,
                     pause,
                     max_spoken_chars: Some(max_spoken),
+                    timestamps,
                 },
                 &stop,
             )
@@ -401,44 +630,41 @@ async fn handle(
             Err(_) => {
                 stop.set_because(StopCause::TimedOut);
                 hang_up.disarm();
-                tracing::warn!(model = %served.id, limit_secs = secs, "request timed out; synthesis stopped");
+                tracing::warn!(model = %model, limit_secs = secs, "request timed out; synthesis stopped");
                 return Err(ApiError::TimedOut { secs });
             }
         },
         None => task.await,
     };
     hang_up.disarm();
-    let output = joined
+    joined
         .map_err(|e| ApiError::internal(format!("synthesis task failed: {e}")))?
-        .map_err(|e| synthesis_error(e, &served.id))?;
+        .map_err(|e| synthesis_error(e, &model))
+}
 
-    let elapsed = started.elapsed().as_secs_f64();
-    let audio_seconds = output.audio_seconds;
-    log.audio_seconds = Some(audio_seconds);
+/// What the request log records of a whole answer.
+pub(super) fn log_output(log: &mut RequestLog, output: &SpeechOutput) {
+    log.audio_seconds = Some(output.audio_seconds);
     log.input_tokens = Some(output.input_tokens);
     log.decoder_steps = Some(output.timings.decoder_steps.len());
     log.pieces = Some(output.pieces);
-    if let Some(max) = limits.max_response_bytes {
-        // Lambda base64-encodes binary bodies: 4 bytes for every 3.
-        let encoded = output.audio.bytes.len().div_ceil(3) * 4;
-        if encoded + 16 * 1024 > max {
-            return Err(ApiError::ResponseTooLarge {
-                bytes: output.audio.bytes.len(),
-                max,
-            });
-        }
-    }
+}
+
+/// The observability headers of a whole answer.
+pub(super) fn put_headers(
+    headers: &mut HeaderMap,
+    output: &SpeechOutput,
+    elapsed: f64,
+    model: &str,
+    voice: &str,
+    fell_back: bool,
+) {
+    let audio_seconds = output.audio_seconds;
     let rtf = if audio_seconds > 0.0 {
         elapsed / audio_seconds
     } else {
         0.0
     };
-    let mut response = (
-        [(header::CONTENT_TYPE, output.audio.content_type)],
-        output.audio.bytes,
-    )
-        .into_response();
-    let headers = response.headers_mut();
     let mut put = |name: &'static str, value: String| {
         if let Ok(value) = HeaderValue::from_str(&value) {
             headers.insert(name, value);
@@ -448,12 +674,11 @@ async fn handle(
     put("x-audio-sample-rate", output.audio.sample_rate.to_string());
     put("x-processing-seconds", format!("{elapsed:.3}"));
     put("x-real-time-factor", format!("{rtf:.4}"));
-    put("x-tts-model", served.id.clone());
-    put("x-tts-voice", voice);
+    put("x-tts-model", model.to_owned());
+    put("x-tts-voice", voice.to_owned());
     if fell_back {
         put("x-tts-voice-fallback", "true".into());
     }
-    Ok(response)
 }
 
 /// Sets its [`Stop`] when dropped armed: the handler's future was dropped before it answered.
@@ -486,6 +711,10 @@ pub(super) fn synthesis_error(error: SynthesisError, model: &str) -> ApiError {
         }
         SynthesisError::NothingToSay => ApiError::field("input", "'input' has nothing to speak."),
         e @ SynthesisError::TooMuchSpeech { .. } => ApiError::field("input", e.to_string()),
+        SynthesisError::NoTimestamps { .. } => ApiError::NoTimestamps {
+            model: model.to_owned(),
+            with: Vec::new(),
+        },
         SynthesisError::Audio(crate::audio::AudioError::NotBuilt { format, .. }) => {
             ApiError::FormatNotBuilt(format.name())
         }
@@ -519,6 +748,7 @@ mod tests {
             format: AudioFormat::Mp3,
             speed: 1.0,
             stream: None,
+            timestamps: false,
         };
         assert_eq!(r, expected);
         let r = parse_v1(r#"{"model":"m","input":"Hi","voice":"a","response_format":"pcm","speed":0.25,"instructions":"calm","stream_format":"audio"}"#).unwrap();

@@ -1,6 +1,8 @@
 //! Streamed speech responses (`stream_format`): the encoded audio as a chunked body, or
 //! server-sent events as OpenAI specifies them (`speech.audio.delta` with base64 audio, then one
-//! `speech.audio.done` with `usage`). Synthesis runs on a blocking thread and hands chunks to the
+//! `speech.audio.done` with `usage`; with `word_timestamps`, `speech.audio.timestamps` events
+//! too), or Kokoro-FastAPI's JSON lines for `/dev/captioned_speech` (audio in base64 with the
+//! words it speaks). Synthesis runs on a blocking thread and hands chunks to the
 //! response body through a bounded channel; when the client goes away the channel closes, the
 //! request's [`Stop`] is set and the engine gives up within one decoder step or sentence.
 
@@ -15,14 +17,60 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::speech::{synthesis_error, StreamFormat};
+use super::speech::synthesis_error;
 use super::{Admitted, ApiError, Metrics, RequestRecord};
 use crate::audio::AudioFormat;
+use crate::captions::cues::{cues, render, CaptionFormat};
+use crate::captions::WordTime;
 use crate::engine::{EngineError, SpeechEngine, Stop, StopCause};
-use crate::synthesis::{prepare_stream, run_stream, SpeechJob, SynthesisError};
+use crate::synthesis::{prepare_stream, run_stream, SpeechJob, StreamEvent, SynthesisError};
 
 /// Chunks waiting for a slow client before synthesis waits too.
 const CHANNEL_CHUNKS: usize = 32;
+
+/// What a stream's body carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Wire {
+    /// The encoded audio itself.
+    Audio,
+    /// OpenAI's server-sent events; with `timestamps`, `speech.audio.timestamps` events too.
+    Sse {
+        /// Send the words' times.
+        timestamps: bool,
+    },
+    /// Kokoro-FastAPI's JSON lines `{"audio","audio_format","timestamps"}`; `captions` adds a
+    /// last line whose `captions` holds the whole caption file.
+    Captioned {
+        /// Send the words' times (else every line's `timestamps` is empty).
+        timestamps: bool,
+        /// A caption file at the end.
+        captions: Option<CaptionFormat>,
+    },
+}
+
+impl Wire {
+    /// Whether the synthesis must tell the words' times.
+    fn timestamps(self) -> bool {
+        match self {
+            Self::Audio => false,
+            Self::Sse { timestamps } => timestamps,
+            Self::Captioned {
+                timestamps,
+                captions,
+            } => timestamps || captions.is_some(),
+        }
+    }
+}
+
+/// Word times as JSON, in Kokoro-FastAPI's shape.
+pub(super) fn words_json(words: &[WordTime]) -> serde_json::Value {
+    serde_json::Value::Array(
+        words
+            .iter()
+            .map(|w| json!({ "word": w.word, "start_time": w.start, "end_time": w.end }))
+            .collect(),
+    )
+}
 
 /// A validated request to stream.
 pub(super) struct StreamRequest {
@@ -36,7 +84,7 @@ pub(super) struct StreamRequest {
     pub pause: Duration,
     /// [`SpeechJob::max_spoken_chars`].
     pub max_spoken_chars: usize,
-    pub mode: StreamFormat,
+    pub mode: Wire,
     /// The request's admission place, held until synthesis ends.
     pub permit: Admitted,
     /// When the stream must end (and the limit in seconds), if it has a time limit.
@@ -74,16 +122,26 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
         tokio::task::spawn_blocking(move || {
             prepare_stream(
                 engine.as_ref(),
-                &job(&text, &voice, speed, format, pause, max_spoken_chars),
+                &job(
+                    &text,
+                    &voice,
+                    speed,
+                    format,
+                    pause,
+                    max_spoken_chars,
+                    mode.timestamps(),
+                ),
             )
         })
         .await
         .map_err(|e| ApiError::internal(format!("streaming task failed: {e}")))?
         .map_err(|e| synthesis_error(e, &model))?
     };
+    let audio_type = prepared.content_type();
     let content_type = match mode {
-        StreamFormat::Audio => prepared.content_type(),
-        StreamFormat::Sse => "text/event-stream",
+        Wire::Audio => audio_type,
+        Wire::Sse { .. } => "text/event-stream",
+        Wire::Captioned { .. } => "application/json",
     };
     let sample_rate = prepared.sample_rate();
 
@@ -110,18 +168,44 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let (text, voice) = job_parts;
-        let job = job(&text, &voice, speed, format, pause, max_spoken_chars);
+        let job = job(
+            &text,
+            &voice,
+            speed,
+            format,
+            pause,
+            max_spoken_chars,
+            mode.timestamps(),
+        );
         let mut first_byte: Option<Duration> = None;
-        let mut emit = |bytes: Vec<u8>| {
-            first_byte.get_or_insert_with(|| started.elapsed());
-            let chunk = match mode {
-                StreamFormat::Audio => Bytes::from(bytes),
-                StreamFormat::Sse => sse_event(&json!({
+        let mut lines = Lines {
+            audio_type,
+            held: None,
+            all: Vec::new(),
+        };
+        let mut emit = |event: StreamEvent| {
+            let chunk = match (mode, event) {
+                (Wire::Audio, StreamEvent::Audio(bytes)) => Some(Bytes::from(bytes)),
+                (Wire::Sse { .. }, StreamEvent::Audio(bytes)) => Some(sse_event(&json!({
                     "type": "speech.audio.delta",
                     "audio": base64::engine::general_purpose::STANDARD.encode(&bytes),
-                })),
+                }))),
+                (Wire::Sse { timestamps: true }, StreamEvent::Words(words)) => {
+                    Some(sse_event(&json!({
+                        "type": "speech.audio.timestamps",
+                        "timestamps": words_json(&words),
+                    })))
+                }
+                (Wire::Captioned { timestamps, .. }, event) => lines.event(event, timestamps),
+                (_, StreamEvent::Words(_)) => None,
             };
-            tx.blocking_send(Ok(chunk)).is_ok()
+            match chunk {
+                Some(chunk) => {
+                    first_byte.get_or_insert_with(|| started.elapsed());
+                    tx.blocking_send(Ok(chunk)).is_ok()
+                }
+                None => !tx.is_closed(),
+            }
         };
         // A panic in the engine or the encoder ends this stream with an error, not the process.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -159,7 +243,12 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
         });
         match result {
             Ok(summary) => {
-                if mode == StreamFormat::Sse {
+                if let Wire::Captioned { captions, .. } = mode {
+                    for line in lines.finish(&text, captions) {
+                        let _ = tx.blocking_send(Ok(line));
+                    }
+                }
+                if let Wire::Sse { .. } = mode {
                     let done = sse_event(&json!({
                         "type": "speech.audio.done",
                         "usage": {
@@ -209,7 +298,7 @@ pub(super) async fn respond(request: StreamRequest) -> Result<Response, ApiError
                         None,
                     )
                 };
-                if mode == StreamFormat::Sse {
+                if let Wire::Sse { .. } = mode {
                     let _ = tx.blocking_send(Ok(sse_event(&json!({
                         "type": "error",
                         "error": {
@@ -254,6 +343,7 @@ fn job<'a>(
     format: AudioFormat,
     pause: Duration,
     max_spoken_chars: usize,
+    timestamps: bool,
 ) -> SpeechJob<'a> {
     SpeechJob {
         text,
@@ -262,6 +352,67 @@ fn job<'a>(
         format,
         pause,
         max_spoken_chars: Some(max_spoken_chars),
+        timestamps,
+    }
+}
+
+/// Kokoro-FastAPI's JSON lines: each line's audio with the words that start in it. Words come
+/// after the audio they start in, so each audio part is held until the next event.
+struct Lines {
+    audio_type: &'static str,
+    /// Audio not sent yet.
+    held: Option<Vec<u8>>,
+    /// Every word so far (for the captions).
+    all: Vec<WordTime>,
+}
+
+impl Lines {
+    fn line(&self, audio: &[u8], words: &[WordTime], timestamps: bool) -> Bytes {
+        let words = if timestamps { words } else { &[] };
+        let mut line = json!({
+            "audio": base64::engine::general_purpose::STANDARD.encode(audio),
+            "audio_format": self.audio_type,
+            "timestamps": words_json(words),
+        })
+        .to_string();
+        line.push('\n');
+        Bytes::from(line)
+    }
+
+    /// The line to send for `event`, if one is due.
+    fn event(&mut self, event: StreamEvent, timestamps: bool) -> Option<Bytes> {
+        match event {
+            StreamEvent::Audio(bytes) => {
+                let previous = self.held.replace(bytes)?;
+                Some(self.line(&previous, &[], timestamps))
+            }
+            StreamEvent::Words(words) => {
+                let audio = self.held.take().unwrap_or_default();
+                let line = self.line(&audio, &words, timestamps);
+                self.all.extend(words);
+                Some(line)
+            }
+        }
+    }
+
+    /// The last lines: audio still held, then the captions of `text` if asked.
+    fn finish(&mut self, text: &str, captions: Option<CaptionFormat>) -> Vec<Bytes> {
+        let mut out = Vec::new();
+        if let Some(audio) = self.held.take() {
+            out.push(self.line(&audio, &[], false));
+        }
+        if let Some(format) = captions {
+            let mut line = json!({
+                "audio": "",
+                "audio_format": self.audio_type,
+                "timestamps": [],
+                "captions": render(&cues(text, &self.all), format),
+            })
+            .to_string();
+            line.push('\n');
+            out.push(Bytes::from(line));
+        }
+        out
     }
 }
 

@@ -5,7 +5,10 @@
 
 use std::sync::Arc;
 
-use super::{Chunk, EngineError, ModelInfo, Runtime, SpeechEngine, Stop, Streamed, Synthesis};
+use super::{
+    Chunk, EngineError, ModelInfo, Runtime, SpeechEngine, Stop, Streamed, Synthesis, WordedPiece,
+    WordedText,
+};
 
 /// The piece that stands for an injected fault (no prepared text starts with NUL).
 const FAIL: &str = "\0fault:fail";
@@ -49,6 +52,17 @@ struct Faulty {
 }
 
 impl Faulty {
+    /// The fault piece `text` asks for, if any.
+    fn fault_for(&self, text: &str) -> Option<&'static str> {
+        if self.faults.panic.iter().any(|w| text.contains(w.as_str())) {
+            Some(PANIC)
+        } else if self.faults.fail.iter().any(|w| text.contains(w.as_str())) {
+            Some(FAIL)
+        } else {
+            None
+        }
+    }
+
     fn check(piece: &str) -> Result<(), EngineError> {
         match piece {
             FAIL => Err(EngineError::Output {
@@ -68,12 +82,24 @@ impl SpeechEngine for Faulty {
 
     fn prepare(&self, text: &str) -> Result<Vec<String>, EngineError> {
         let mut pieces = self.inner.prepare(text)?;
-        if self.faults.panic.iter().any(|w| text.contains(w.as_str())) {
-            pieces.insert(0, PANIC.into());
-        } else if self.faults.fail.iter().any(|w| text.contains(w.as_str())) {
-            pieces.insert(0, FAIL.into());
+        if let Some(fault) = self.fault_for(text) {
+            pieces.insert(0, fault.into());
         }
         Ok(pieces)
+    }
+
+    fn prepare_words(&self, text: &str) -> Result<Option<WordedText>, EngineError> {
+        let mut worded = self.inner.prepare_words(text)?;
+        if let (Some(worded), Some(fault)) = (worded.as_mut(), self.fault_for(text)) {
+            worded.pieces.insert(
+                0,
+                WordedPiece {
+                    text: fault.into(),
+                    words: Vec::new(),
+                },
+            );
+        }
+        Ok(worded)
     }
 
     fn synthesize(&self, piece: &str, voice: &str, speed: f32) -> Result<Synthesis, EngineError> {

@@ -19,6 +19,8 @@ pub use device::{Device, Precision, PrecisionReport};
 pub use error::EngineError;
 pub use runtime::{CompileOverrides, Runtime, RuntimeOptions, OPENVINO_C_LIBRARY};
 
+use crate::text::words::Word;
+
 /// What a model tells its callers about itself.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct ModelInfo {
@@ -34,6 +36,8 @@ pub struct ModelInfo {
     pub text_frontend: &'static str,
     /// How `speed` is applied.
     pub speed_control: SpeedControl,
+    /// Whether its syntheses say when each word is spoken (a duration model: Piper).
+    pub word_timestamps: bool,
     /// The precision its compiled model really computes in (read back from OpenVINO, which
     /// runs f32 where the CPU lacks the precision asked for).
     pub precision: Precision,
@@ -90,6 +94,34 @@ impl Durations {
     }
 }
 
+/// A piece to synthesize with the words of the input it speaks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WordedPiece {
+    /// The piece, as [`SpeechEngine::prepare`] gives it.
+    pub text: String,
+    /// The input words it speaks, in order, each with its phonemes in the piece.
+    pub words: Vec<PieceWord>,
+}
+
+/// One input word in a piece.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PieceWord {
+    /// The word (an index into [`WordedText::words`]).
+    pub word: usize,
+    /// Its phonemes: character indices of the piece (what [`IdDuration::phoneme`] counts).
+    pub phonemes: std::ops::Range<usize>,
+}
+
+/// A user's text prepared with its words: the pieces to synthesize, and the words of the input
+/// they speak.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WordedText {
+    /// The input's words, in order.
+    pub words: Vec<Word>,
+    /// The pieces, as [`SpeechEngine::prepare`] gives them, with their words.
+    pub pieces: Vec<WordedPiece>,
+}
+
 /// A part of a piece's audio on its way to a streaming sink, with what the engine knows of the
 /// piece's timing.
 #[derive(Clone, Copy, Debug)]
@@ -98,8 +130,10 @@ pub struct Chunk<'a> {
     pub samples: &'a [f32],
     /// Where they start in the piece's audio.
     pub offset: usize,
-    /// The whole piece's phoneme durations (the same for every chunk of the piece), from models
-    /// that have them; `None` from others (SpeechT5).
+    /// Phoneme durations from models that have them (`None` from others: SpeechT5): those of
+    /// the audio from the offset of the first chunk that carried them on. Two-stage Piper voices
+    /// send the whole piece's with every chunk; a piece made in parts sends each part's with its
+    /// chunk. Phonemes always count the piece's characters.
     pub durations: Option<&'a Durations>,
 }
 
@@ -150,6 +184,13 @@ pub trait SpeechEngine: Send + Sync {
     /// (sentences, prepared as the model reads them: normalized words for SpeechT5, phonemes for
     /// Piper). Empty when nothing in the text is speakable.
     fn prepare(&self, text: &str) -> Result<Vec<String>, EngineError>;
+
+    /// [`Self::prepare`], with the words of `text` each piece speaks, for models whose
+    /// syntheses carry [`Synthesis::durations`] (word timestamps); `None` from models that have
+    /// no durations.
+    fn prepare_words(&self, _text: &str) -> Result<Option<WordedText>, EngineError> {
+        Ok(None)
+    }
 
     /// Synthesizes one piece from [`Self::prepare`] with `voice` (one of [`ModelInfo::voices`])
     /// at `speed` (0.25–4; 1 is the model's natural pace), as [`ModelInfo::speed_control`] says.

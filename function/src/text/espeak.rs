@@ -246,7 +246,56 @@ impl Espeak {
     /// assembled as Piper does (each codepoint one phoneme, clause punctuation included). If the
     /// helper has died it is restarted once and the request retried.
     pub fn phonemize(&self, text: &str, voice: &str) -> Result<Vec<String>, EspeakError> {
-        let request = request_line(text, voice);
+        parse_reply(&self.exchange(&request_line(text, voice))?)
+    }
+
+    /// [`Self::phonemize`], each sentence with the byte offset in `text` where it starts.
+    pub fn phonemize_located(
+        &self,
+        text: &str,
+        voice: &str,
+    ) -> Result<Vec<(String, usize)>, EspeakError> {
+        let line = self.exchange(&request_line(text, voice))?;
+        let sentences = parse_reply(&line)?;
+        #[derive(serde::Deserialize)]
+        struct Starts {
+            starts: Vec<usize>,
+        }
+        let starts = serde_json::from_str::<Starts>(&line)
+            .ok()
+            .filter(|s| s.starts.len() == sentences.len())
+            .ok_or_else(|| EspeakError::Protocol(line.clone()))?
+            .starts;
+        Ok(sentences.into_iter().zip(starts).collect())
+    }
+
+    /// Each of `words` read alone (its phonemes, no punctuation), in order.
+    pub fn phonemize_words(&self, words: &[&str], voice: &str) -> Result<Vec<String>, EspeakError> {
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = serde_json::json!({ "words": words, "voice": voice }).to_string();
+        let line = self.exchange(&request)?;
+        #[derive(serde::Deserialize)]
+        struct Reply {
+            words: Option<Vec<String>>,
+            error: Option<String>,
+        }
+        match serde_json::from_str::<Reply>(&line) {
+            Ok(Reply {
+                words: Some(read),
+                error: None,
+            }) if read.len() == words.len() => Ok(read),
+            Ok(Reply {
+                error: Some(error), ..
+            }) => Err(EspeakError::Helper(error)),
+            _ => Err(EspeakError::Protocol(line)),
+        }
+    }
+
+    /// Sends one request line and returns the helper's answer line. If the helper has died it
+    /// is restarted once and the request sent again.
+    fn exchange(&self, request: &str) -> Result<String, EspeakError> {
         let mut slot = self.lock();
         let mut restarted = false;
         loop {
@@ -254,8 +303,8 @@ impl Espeak {
                 Some(helper) => helper,
                 None => slot.insert(Helper::spawn(&self.config)?.0),
             };
-            match helper.request(&request) {
-                Ok(line) => return parse_reply(&line),
+            match helper.request(request) {
+                Ok(line) => return Ok(line),
                 Err(error) => {
                     // The process is dead or unusable: stop it; the next request starts another.
                     *slot = None;

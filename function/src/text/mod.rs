@@ -8,6 +8,7 @@ pub mod normalize;
 pub mod phoneme_ids;
 pub mod sentencepiece;
 pub mod sentences;
+pub mod words;
 
 /// A small deterministic generator for the property tests of this module (xorshift64, no crates).
 #[cfg(test)]

@@ -27,6 +27,7 @@
 //! the noise scales are 0.
 
 mod stages;
+mod text;
 mod voice;
 pub mod windows;
 
@@ -36,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use openvino::{CompiledModel, ElementType, InferRequest};
 
+pub use text::MAX_PIECE_PHONEMES;
 pub use voice::{InferenceConfig, VoiceConfig, VoiceFolder};
 pub use windows::WindowSizes;
 
@@ -43,7 +45,7 @@ use super::ov::{check_signature, infer, tensor};
 use super::pool::Pool;
 use super::{
     stream_whole, Chunk, CompileOverrides, Durations, EngineError, IdDuration, ModelInfo,
-    Precision, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings,
+    Precision, Runtime, SpeechEngine, SpeedControl, Stop, Streamed, Synthesis, Timings, WordedText,
 };
 use crate::audio::change_speed;
 use crate::text::espeak::Espeak;
@@ -59,13 +61,6 @@ pub const PEAK: f32 = 0.95;
 const HOP: usize = 256;
 /// Shortest length factor asked of the model: below it the frame rounding dominates.
 const MIN_LENGTH_FACTOR: f32 = 0.5;
-/// Longest piece (in phoneme characters, about 12–15 s of speech) given to one inference, so
-/// longer sentences are cut at a clause mark or between words. The windowed decoder's memory no
-/// longer grows with the sentence, but the front stage's does (its attention is quadratic in the
-/// phonemes): measured on 4,096 characters of one comma-joined sentence (Intel Xeon, 2 threads),
-/// a cut at 200 peaked at 537 MB and took 9.0 s, at 600 it peaked at 705 MB and took 9.7 s. The
-/// whole graph peaked at 1,154 MB with the cut at 200 (and one 800-word sentence took 12 GB).
-pub const MAX_PIECE_PHONEMES: usize = 200;
 /// Residual tempo errors smaller than this are left alone.
 const STRETCH_TOLERANCE: f64 = 0.02;
 
@@ -273,6 +268,7 @@ impl Piper {
             sample_rate: folder.config.audio.sample_rate,
             voices: vec![name.clone()],
             default_voice: name,
+            word_timestamps: true,
             text_frontend: "text normalized to words, eSpeak NG phonemes (IPA) mapped to the voice's phoneme ids",
             speed_control: SpeedControl::Duration,
             precision,
@@ -516,20 +512,14 @@ impl SpeechEngine for Piper {
         Ok(())
     }
 
-    /// The function's normalizer writes numbers, money, dates, units and abbreviations out as
-    /// words first (eSpeak NG alone reads "$4.25" as "dollar four point two five", "St." as
-    /// "saint" and ends a sentence after "Dr."), then eSpeak NG reads the words and splits them
-    /// into sentences of phonemes as Piper does.
+    /// See [`text`]: normalized words, eSpeak NG's sentences of phonemes, long ones cut.
     fn prepare(&self, text: &str) -> Result<Vec<String>, EngineError> {
-        let sentences = self
-            .espeak
-            .phonemize(&normalize(text), &self.config.espeak.voice)
-            .map_err(|e| EngineError::Phonemizer(e.to_string()))?;
-        Ok(sentences
-            .iter()
-            .filter(|s| s.chars().any(|c| !c.is_whitespace() && !is_punctuation(c)))
-            .flat_map(|s| split_long(s, MAX_PIECE_PHONEMES))
-            .collect())
+        text::pieces(&self.espeak, &self.config.espeak.voice, text)
+    }
+
+    /// The same pieces with the words of `text` each speaks (see [`text::worded`]).
+    fn prepare_words(&self, text: &str) -> Result<Option<WordedText>, EngineError> {
+        text::worded(&self.espeak, &self.config.espeak.voice, text).map(Some)
     }
 
     /// One sentence: both stages (the decoder in windows), scaled to [`PEAK`] as Piper does, and
@@ -597,10 +587,27 @@ impl SpeechEngine for Piper {
         let mut streamed = Streamed::default();
         let mut offset = 0;
         for part in split_first_clause(piece, FIRST_CLAUSE_MAX) {
+            // The part's phonemes counted among the piece's characters.
+            let skipped = piece[..part.as_ptr() as usize - piece.as_ptr() as usize]
+                .chars()
+                .count();
+            let mut in_piece = Durations::default();
             let mut shifted = |chunk: Chunk<'_>| {
+                let durations = chunk.durations.map(|d| {
+                    in_piece.ids = d
+                        .ids
+                        .iter()
+                        .map(|id| IdDuration {
+                            phoneme: id.phoneme.map(|p| p + skipped),
+                            ..*id
+                        })
+                        .collect();
+                    &in_piece
+                });
                 sink(Chunk {
+                    samples: chunk.samples,
                     offset: chunk.offset + offset,
-                    ..chunk
+                    durations,
                 })
             };
             let part = stream_whole(self, part, voice, speed, stop, &mut shifted)?;
@@ -703,74 +710,9 @@ fn residual_stretch(samples: usize, ids: usize, speed: f32) -> Option<f32> {
     ((stretch - 1.0).abs() > STRETCH_TOLERANCE).then_some(stretch as f32)
 }
 
-/// Cuts a sentence of phonemes into pieces of at most `max` characters: after the last clause mark
-/// (`, ` `; ` `: `) in the second half of the window, else between words, else anywhere.
-fn split_long(sentence: &str, max: usize) -> Vec<String> {
-    let chars: Vec<char> = sentence.chars().collect();
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    while chars.len() - start > max {
-        let window = &chars[start..start + max];
-        let after_space = |i: usize| window[i] == ' ' && i > 0;
-        let cut = (max / 2..max)
-            .rev()
-            .find(|&i| after_space(i) && matches!(window[i - 1], ',' | ';' | ':'))
-            .or_else(|| (1..max).rev().find(|&i| after_space(i)))
-            .map_or(max, |i| i + 1);
-        pieces.push(
-            window[..cut]
-                .iter()
-                .collect::<String>()
-                .trim_end()
-                .to_owned(),
-        );
-        start += cut;
-    }
-    pieces.push(chars[start..].iter().collect());
-    pieces.retain(|p| !p.trim().is_empty());
-    pieces
-}
-
-/// Punctuation eSpeak sentences carry besides phonemes.
-fn is_punctuation(c: char) -> bool {
-    matches!(c, '.' | ',' | ';' | ':' | '!' | '?')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_sentences_stay_whole() {
-        assert_eq!(split_long("həlˈoʊ wˈɜːld.", 200), vec!["həlˈoʊ wˈɜːld."]);
-    }
-
-    #[test]
-    fn long_sentences_are_cut_at_clause_marks_then_between_words() {
-        let clause = "wˈʌn tˈuː θɹˈiː, ";
-        let text = clause.repeat(6) + "ɛnd.";
-        let pieces = split_long(&text, 40);
-        assert!(pieces.iter().all(|p| p.chars().count() <= 40), "{pieces:?}");
-        assert!(
-            pieces[..pieces.len() - 1].iter().all(|p| p.ends_with(',')),
-            "{pieces:?}"
-        );
-        assert_eq!(pieces.concat().replace(' ', ""), text.replace(' ', ""));
-
-        let words = "wˈɜːd ".repeat(30);
-        let pieces = split_long(&words, 40);
-        assert!(pieces
-            .iter()
-            .all(|p| p.chars().count() <= 40 && !p.starts_with(' ')));
-        assert_eq!(pieces.concat().replace(' ', ""), words.replace(' ', ""));
-
-        let solid = "a".repeat(95);
-        let pieces = split_long(&solid, 40);
-        assert_eq!(
-            pieces.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            vec![40, 40, 15]
-        );
-    }
 
     #[test]
     fn streaming_splits_off_the_first_clause_of_a_long_sentence() {

@@ -254,6 +254,7 @@ impl SpeechT5 {
             sample_rate: SAMPLE_RATE,
             voices: voices.keys().cloned().collect(),
             default_voice,
+            word_timestamps: false,
             text_frontend: "text normalized to words (numbers, symbols, abbreviations), SentencePiece characters",
             speed_control: SpeedControl::TimeStretch,
             precision: first.precision,

@@ -27,6 +27,8 @@ mod scanner;
 mod symbols;
 mod words;
 
+use std::ops::Range;
+
 /// Normalizes English text for the SpeechT5 character tokenizer.
 ///
 /// Every ASCII digit becomes words; symbols and common abbreviations are spelled out; sentence
@@ -40,6 +42,61 @@ mod words;
 /// time is linear in the input.
 pub fn normalize(text: &str) -> String {
     scanner::Normalizer::new(text).run()
+}
+
+/// Normalized text with the way back to what the user wrote.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Normalized {
+    /// The output of [`normalize`].
+    pub text: String,
+    /// In order, each rule's output (bytes of `text`) and the input it read (bytes of the input
+    /// text): "$3.50" is one span, read out as "three dollars and fifty cents". Whitespace the
+    /// output collapsed belongs to the span after it; input that wrote nothing has no span.
+    pub spans: Vec<MappedSpan>,
+}
+
+/// One rule's output and the input it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MappedSpan {
+    /// Bytes of [`Normalized::text`].
+    pub output: Range<usize>,
+    /// Bytes of the input text.
+    pub source: Range<usize>,
+}
+
+impl Normalized {
+    /// The input bytes the output bytes `output` came from: the union of the sources of every
+    /// span that overlaps it; `None` when no span does.
+    pub fn source_of(&self, output: Range<usize>) -> Option<Range<usize>> {
+        let first = self.spans.partition_point(|s| s.output.end <= output.start);
+        let mut found: Option<Range<usize>> = None;
+        for span in self.spans[first..]
+            .iter()
+            .take_while(|s| s.output.start < output.end)
+        {
+            found = Some(match found {
+                None => span.source.clone(),
+                Some(r) => r.start.min(span.source.start)..r.end.max(span.source.end),
+            });
+        }
+        found
+    }
+}
+
+/// [`normalize`], keeping for every part of the output the input it was read from.
+pub fn normalize_mapped(text: &str) -> Normalized {
+    let (out, steps) = scanner::Normalizer::new(text).run_mapped();
+    // Input character index → byte offset (one past the end included).
+    let mut bytes: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
+    bytes.push(text.len());
+    let spans = steps
+        .into_iter()
+        .map(|(output, chars)| MappedSpan {
+            output,
+            source: bytes[chars.start]..bytes[chars.end],
+        })
+        .collect();
+    Normalized { text: out, spans }
 }
 
 #[cfg(test)]
@@ -405,6 +462,42 @@ mod tests {
             let controlled = input.replace(' ', "\u{7f}");
             assert_eq!(normalize(&controlled), normalize(input), "{controlled:?}");
         }
+    }
+
+    #[test]
+    fn the_map_gives_the_same_text_and_leads_back_to_what_the_user_wrote() {
+        let mut rng = Rng(0x0ff5_e7ab_1e00_0001);
+        let mut inputs: Vec<String> = CASES.iter().map(|(i, _)| i.to_string()).collect();
+        inputs.extend((0..20_000).map(|_| numberish(&mut rng)));
+        for text in inputs {
+            let mapped = normalize_mapped(&text);
+            assert_eq!(mapped.text, normalize(&text), "{text:?}");
+            let mut output_end = 0;
+            let mut source_end = 0;
+            for span in &mapped.spans {
+                assert!(span.output.start == output_end, "{text:?}: {mapped:?}");
+                assert!(span.source.start >= source_end && span.source.end <= text.len());
+                assert!(text.is_char_boundary(span.source.start));
+                assert!(text.is_char_boundary(span.source.end));
+                output_end = span.output.end;
+                source_end = span.source.end;
+            }
+            assert_eq!(output_end, mapped.text.len(), "{text:?}");
+        }
+        let mapped = normalize_mapped("Pay $3.50, Dr. Who.");
+        let at = |word: &str| {
+            let start = mapped.text.find(word).unwrap();
+            let source = mapped.source_of(start..start + word.len()).unwrap();
+            &"Pay $3.50, Dr. Who."[source]
+        };
+        assert_eq!(
+            mapped.text,
+            "Pay three dollars and fifty cents, Doctor Who."
+        );
+        assert_eq!(at("dollars"), "$3.50");
+        assert_eq!(at("three dollars and fifty cents"), "$3.50");
+        assert_eq!(at("Doctor"), "Dr.");
+        assert_eq!(at("Who"), "Who");
     }
 
     #[test]

@@ -31,6 +31,11 @@ impl Out {
         self.s
     }
 
+    /// Bytes written so far (whitespace and pauses still held back not included).
+    pub(super) fn len(&self) -> usize {
+        self.s.len()
+    }
+
     /// Whitespace: a space, or a newline when `newline` (a newline wins over spaces).
     pub(super) fn gap(&mut self, newline: bool) {
         if newline {

@@ -3,6 +3,8 @@
 //! word, whitespace, a symbol) and carries the one piece of state between rules (the next
 //! number is not a year).
 
+use std::ops::Range;
+
 use super::clusters;
 use super::input::{is_line_break, Input};
 use super::money::{currency, Currency};
@@ -10,6 +12,9 @@ use super::numbers::spell_digits;
 use super::output::Out;
 use super::symbols::{degree_scale, straight_quote, symbol_word, vulgar_fraction};
 use super::words;
+
+/// One step of the pass: the output bytes it wrote and the input characters it read.
+pub(super) type Step = (Range<usize>, Range<usize>);
 
 pub(super) struct Normalizer {
     input: Input,
@@ -34,6 +39,24 @@ impl Normalizer {
             i = self.step(i);
         }
         self.out.into_string()
+    }
+
+    /// [`Self::run`], also returning for every step that wrote something the output bytes it
+    /// wrote and the input characters it consumed (`(output, input)` ranges, in order). Whitespace
+    /// and pauses held back by the output buffer are written by the step after them, so they
+    /// count as that step's.
+    pub(super) fn run_mapped(mut self) -> (String, Vec<Step>) {
+        let mut steps = Vec::new();
+        let mut i = 0;
+        while i < self.input.len() {
+            let written = self.out.len();
+            let next = self.step(i);
+            if self.out.len() > written {
+                steps.push((written..self.out.len(), i..next));
+            }
+            i = next;
+        }
+        (self.out.into_string(), steps)
     }
 
     /// Handles the text at `i`; returns the index after what it consumed.
