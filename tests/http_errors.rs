@@ -502,6 +502,81 @@ fn cases() -> Vec<Case> {
                 BAD,
             )
         },
+        post(
+            "word timestamps without SSE",
+            with("word_timestamps", json!(true)),
+            400,
+            Some("word_timestamps"),
+            BAD,
+        ),
+        post(
+            "word_timestamps is a string",
+            with("word_timestamps", json!("yes")),
+            400,
+            Some("word_timestamps"),
+            BAD,
+        ),
+        post(
+            "word timestamps from a model without durations",
+            json!({"model": "speecht5", "input": "Hi.", "voice": "speaker_a",
+                   "stream_format": "sse", "word_timestamps": true})
+            .to_string(),
+            400,
+            Some("model"),
+            Some("timestamps_unsupported"),
+        ),
+        Case {
+            path: "/dev/captioned_speech",
+            ..post(
+                "captioned speech from a model without durations",
+                json!({"model": "speecht5", "input": "Hi."}).to_string(),
+                400,
+                Some("model"),
+                Some("timestamps_unsupported"),
+            )
+        },
+        Case {
+            path: "/dev/captioned_speech",
+            ..post(
+                "captioned speech: a caption format that does not exist",
+                json!({"model": "speecht5", "input": "Hi.", "caption_format": "ass"}).to_string(),
+                400,
+                Some("caption_format"),
+                BAD,
+            )
+        },
+        Case {
+            path: "/dev/captioned_speech",
+            ..post(
+                "captioned speech: stream is not a boolean",
+                json!({"model": "speecht5", "input": "Hi.", "stream": "no"}).to_string(),
+                400,
+                Some("stream"),
+                BAD,
+            )
+        },
+        Case {
+            path: "/dev/captioned_speech",
+            ..post(
+                "captioned speech: an unknown model that is not Kokoro's",
+                json!({"model": "nope", "input": "Hi."}).to_string(),
+                404,
+                Some("model"),
+                Some("model_not_found"),
+            )
+        },
+        Case {
+            method: "GET",
+            path: "/dev/captioned_speech",
+            content_type: None,
+            ..post(
+                "captioned speech with GET",
+                "",
+                405,
+                None,
+                Some("method_not_allowed"),
+            )
+        },
     ]
 }
 

@@ -3,7 +3,9 @@
 //! very long word), run in the regular tests: the request parser, the text normalizer and the
 //! sentence splitter never panic and keep their contracts; then the real binary, on the default
 //! Piper voice, answers each such input with audio or an OpenAI-shaped 4xx (never a 5xx, never a
-//! dead process), and `model` / `voice` values made of path tricks get a 4xx that names no path.
+//! dead process), `/dev/captioned_speech` with the input's own words in order or a 4xx, and
+//! `model` / `voice` values made of path tricks get a 4xx that names no path. The normalizer's
+//! offset map, the input's words and the phoneme-to-word alignment keep their contracts too.
 //! The libFuzzer targets of `function/fuzz` (tests/fuzz.sh) search the same functions longer.
 
 use std::time::{Duration, Instant};
@@ -14,8 +16,9 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{json, Value};
 use tts::api::{parse_speech_body, Dialect};
-use tts::text::normalize::normalize;
+use tts::text::normalize::{normalize, normalize_mapped};
 use tts::text::sentences::split_sentences;
+use tts::text::words::{align, WordMap};
 
 /// Characters that break naive text code, weighted among arbitrary ones and plain letters.
 const NASTY: &[char] = &[
@@ -61,6 +64,40 @@ proptest! {
             !out.chars().any(|c| c.is_control() && c != '\n'),
             "control character left in {:?}", out
         );
+    }
+
+    /// The normalizer's offset map gives the same text, covers it in order and points into the
+    /// input at character boundaries; the input's words do not overlap and each is spoken.
+    #[test]
+    fn the_offset_map_and_the_words_survive_hostile_text(text in hostile_text(600)) {
+        let mapped = normalize_mapped(&text);
+        prop_assert_eq!(&mapped.text, &normalize(&text));
+        let mut end = 0;
+        for span in &mapped.spans {
+            prop_assert_eq!(span.output.start, end);
+            end = span.output.end;
+            prop_assert!(text.is_char_boundary(span.source.start) && text.is_char_boundary(span.source.end));
+        }
+        prop_assert_eq!(end, mapped.text.len());
+        let map = WordMap::new(&text, &mapped);
+        for pair in map.words.windows(2) {
+            prop_assert!(pair[0].source.end <= pair[1].source.start, "{:?}", map.words);
+        }
+        for (i, word) in map.words.iter().enumerate() {
+            prop_assert_eq!(text[word.source.clone()].trim(), word.text.as_str());
+            prop_assert!(map.spoken.iter().any(|s| s.word == i));
+        }
+    }
+
+    /// Any phonemes against any words: one entry per character, words in order.
+    #[test]
+    fn phonemes_align_with_any_words(sentence in hostile_text(400), words in prop::collection::vec(hostile_text(12), 0..40)) {
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        let assigned = align::assign(&sentence, &refs);
+        prop_assert_eq!(assigned.len(), sentence.chars().count());
+        let order: Vec<usize> = assigned.iter().flatten().copied().collect();
+        prop_assert!(order.windows(2).all(|w| w[0] <= w[1]));
+        prop_assert!(order.iter().all(|&w| w < words.len()));
     }
 
     /// Sentences of normalized hostile text are non-empty, trimmed, within the limit and keep
@@ -206,6 +243,42 @@ fn audio_or_4xx(url: &str, input: &str, what: &str) -> f64 {
     }
 }
 
+/// `/dev/captioned_speech` answers `input` with timestamps of the input's own words (rising, not
+/// overlapping), or an OpenAI-shaped 4xx.
+fn words_or_4xx(url: &str, input: &str, what: &str) {
+    let body = json!({"input": input, "stream": false, "response_format": "wav"});
+    let (status, bytes, _) = post(url, "/dev/captioned_speech", &body);
+    match status {
+        200 => {
+            let answer: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("{what}: a 200 that is not JSON ({e})"));
+            let words = answer["timestamps"].as_array().expect("timestamps");
+            let mut at = 0;
+            let mut last_end = 0.0;
+            for w in words {
+                let word = w["word"].as_str().expect("a word");
+                let found = input[at..].find(word).unwrap_or_else(|| {
+                    panic!("{what}: {word:?} is not the input's next word: {words:?}")
+                });
+                at += found + word.len();
+                let (start, end) = (
+                    w["start_time"].as_f64().unwrap(),
+                    w["end_time"].as_f64().unwrap(),
+                );
+                assert!(last_end <= start && start < end, "{what}: {words:?}");
+                last_end = end;
+            }
+        }
+        400..=499 => {
+            assert_clean_error(&bytes, what);
+        }
+        _ => panic!(
+            "{what}: captioned {status}: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(400)])
+        ),
+    }
+}
+
 fn alive(url: &str) {
     let health = reqwest::blocking::get(format!("{url}/health")).expect("the function is up");
     assert_eq!(health.status().as_u16(), 200);
@@ -252,6 +325,9 @@ fn hostile_unicode_gets_audio_or_a_4xx_from_the_function() {
         );
         audio_or_4xx(&url, input, what);
         alive(&url);
+        if input.chars().count() < 1000 {
+            words_or_4xx(&url, input, what);
+        }
     }
     // Read out, 4096 digits are 4096 words (about 25 minutes of speech): refused at once, not
     // left to run into the time limit.
@@ -277,6 +353,7 @@ fn hostile_unicode_gets_audio_or_a_4xx_from_the_function() {
     for i in 0..24 {
         let input = strategy.new_tree(&mut runner).unwrap().current();
         audio_or_4xx(&url, &input, &format!("generated #{i} {:?}", clip(&input)));
+        words_or_4xx(&url, &input, &format!("generated #{i} {:?}", clip(&input)));
     }
     // Plain text still speaks afterwards.
     assert!(audio_or_4xx(&url, "Everything is fine.", "after") > 0.5);

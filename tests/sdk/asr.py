@@ -8,6 +8,8 @@ the function and Piper's own pipeline are scored by the same recognizer and the 
   acoustic model, language model and dictionary). `audio` is a path to any file ffmpeg reads, or
   numpy samples (float in [-1, 1] or int16) with their `rate`. ffmpeg resamples to what the model
   was trained on: 16 kHz mono s16le (a proper low-pass resampler, not sample dropping).
+- `segments(audio, rate=None)`: the same recognizer's word segmentation (word, start, end in
+  seconds), for checking word timestamps against an independent aligner.
 - `normalize(text)`: the words compared, the same rule for reference and hypothesis: lower case,
   hyphens split words, other punctuation (apostrophes too) dropped, and the few spellings the
   recognizer's dictionary uses for a spoken word mapped to that word ("mr" -> "mister").
@@ -91,6 +93,25 @@ def transcribe(audio, rate: int | None = None) -> str:
         decoder.end_utt()
         hypothesis = decoder.hyp()
     return hypothesis.hypstr if hypothesis is not None else ""
+
+
+def segments(audio, rate: int | None = None) -> list[tuple[str, float, float]]:
+    """The recognizer's word segmentation of one utterance: (word, start s, end s) per recognized
+    word, in order (silences, fillers and noise left out; alternate pronunciations' "(2)" marks
+    dropped). PocketSphinx's frames are 10 ms."""
+    pcm = to_asr_pcm(audio, rate)
+    with _decoder_lock:
+        decoder = _get_decoder()
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        found = [(s.word, s.start_frame / 100.0, s.end_frame / 100.0) for s in decoder.seg()]
+    words = []
+    for word, start, end in found:
+        if word.startswith(("<", "[")):
+            continue
+        words.append((re.sub(r"\(\d+\)$", "", word), start, end))
+    return words
 
 
 def normalize(text: str) -> list[str]:

@@ -71,7 +71,20 @@ fn shown(input: &str, word: &WordTime) -> (String, bool) {
         .take_while(|c| !c.is_whitespace() && !c.is_alphanumeric())
         .map(char::len_utf8)
         .sum();
-    let text = &input[word.source.start..word.source.end + tail];
+    // Opening punctuation right before the word ("(of", "“Hi") is shown with it.
+    let before = &input[..word.source.start];
+    let lead: usize = before
+        .chars()
+        .rev()
+        .take_while(|c| !c.is_whitespace() && !c.is_alphanumeric())
+        .map(char::len_utf8)
+        .sum();
+    let opens = before[..before.len() - lead]
+        .chars()
+        .next_back()
+        .is_none_or(char::is_whitespace);
+    let start = word.source.start - if opens { lead } else { 0 };
+    let text = &input[start..word.source.end + tail];
     let ends = rest[..tail].contains(['.', '!', '?', '…']);
     (text.split_whitespace().collect::<Vec<_>>().join(" "), ends)
 }
@@ -95,9 +108,12 @@ pub fn cues(input: &str, words: &[WordTime]) -> Vec<Cue> {
     for word in words {
         let (text, last_of_sentence) = shown(input, word);
         if !texts.is_empty() {
-            let chars: usize =
-                texts.iter().map(|t| t.chars().count() + 1).sum::<usize>() + text.chars().count();
-            let too_long = chars > 2 * LINE_CHARS || word.end - start > MAX_SECONDS;
+            texts.push(text.clone());
+            let fits = lines(&texts)
+                .iter()
+                .all(|l| l.chars().count() <= LINE_CHARS);
+            texts.pop();
+            let too_long = !fits || word.end - start > MAX_SECONDS;
             if too_long || word.start - end >= PAUSE_SECONDS {
                 flush(&mut cues, &mut texts, start, end);
             }
@@ -257,6 +273,22 @@ mod tests {
             },
         ];
         assert_eq!(cues(input, &words)[0].lines, ["Dr. Who"]);
+    }
+
+    #[test]
+    fn brackets_and_quotes_stay_with_their_words() {
+        let input = "Yes (of course), \"she said\".";
+        let mut words = Vec::new();
+        for (i, w) in ["Yes", "of", "course", "she", "said"].iter().enumerate() {
+            let at = input.find(w).unwrap();
+            words.push(WordTime {
+                word: (*w).into(),
+                source: at..at + w.len(),
+                start: i as f64 * 0.3,
+                end: i as f64 * 0.3 + 0.25,
+            });
+        }
+        assert_eq!(cues(input, &words)[0].lines, [input]);
     }
 
     #[test]
