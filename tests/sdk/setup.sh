@@ -4,13 +4,14 @@
 #     file changes), among them pocketsphinx with its bundled English model (the recognizer of
 #     tests/sdk/asr.py, for the Piper intelligibility test);
 #   - .venv-tools: cargo-lambda 1.9.2 from PyPI (the same folder function/run.sh uses);
-#   - ffmpeg/ffprobe (the independent decoder the tests check audio with) and curl, with apt-get
+#   - ffmpeg/ffprobe (the independent decoder the tests check audio with), curl and jq (the
+#     README examples), with apt-get
 #     when missing (CI runs as root on a fresh Debian machine).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
-"$repo/tests/apt-install.sh" ffprobe:ffmpeg ffmpeg:ffmpeg curl:curl
+"$repo/tests/apt-install.sh" ffprobe:ffmpeg ffmpeg:ffmpeg curl:curl jq:jq
 
 venv="$repo/.venv-sdk"
 requirements="$repo/tests/sdk/requirements.txt"

@@ -39,3 +39,19 @@ def test_the_readme_sdk_example_writes_a_wav(function_url, workdir):
     assert info["codec_name"] == "pcm_s16le" and info["sample_rate"] == "22050"
     samples, _ = decode(path)
     assert rms(samples) > 1e-3
+
+
+def test_the_readme_captions_example_writes_audio_captions_and_words(function_url, workdir):
+    import json
+
+    import webvtt
+
+    script = code_block("sh", "curl -s http://localhost:9000/dev/captioned_speech")
+    script = script.replace(DOCUMENTED_URL, function_url)
+    out = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=workdir, check=True, timeout=120,
+                         capture_output=True).stdout.decode()
+    assert probe(workdir / "captioned.mp3")["stream"]["codec_name"] == "mp3"
+    words = [json.loads(line)["word"] for line in out.splitlines() if line.strip()]
+    assert words == ["Dr.", "Smith", "paid", "$3.50", "at", "5 p.m.", "Then", "he", "left"], words
+    cues = webvtt.read(str(workdir / "captioned.vtt"))
+    assert " ".join(c.text.replace("\n", " ") for c in cues) == "Dr. Smith paid $3.50 at 5 p.m. Then he left."

@@ -85,6 +85,7 @@ pub async fn list_voices(State(state): State<AppState>) -> Json<Value> {
                 "sample_rate": info.sample_rate,
                 "speed_control": info.speed_control,
                 "text_frontend": info.text_frontend,
+                "word_timestamps": info.word_timestamps,
                 "precision": info.precision,
             })
         })
