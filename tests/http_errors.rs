@@ -745,3 +745,44 @@ fn audio_too_large_for_a_buffered_response_gets_413_not_a_truncated_file() {
         "{message}"
     );
 }
+
+#[test]
+fn the_playground_page_is_open_with_a_strict_policy_and_can_be_switched_off() {
+    // Open even when API keys are set: it asks for the key when the API answers 401.
+    let server = Server::start(&[("TTS_API_KEY", "sk-test")]);
+    let response = client().get(format!("{}/", server.url)).send().unwrap();
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    for part in [
+        "default-src 'none'",
+        "script-src 'sha256-",
+        "style-src 'sha256-",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(part), "{part} not in {policy}");
+    }
+    assert!(!policy.contains("unsafe"), "{policy}");
+    let html = response.text().unwrap();
+    assert!(html.starts_with("<!doctype html>") && html.contains("<script>"));
+    assert!(html.contains(r#"<meta name="tts-max-input" content="4096">"#));
+    let api = client()
+        .get(format!("{}/v1/models", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(api.status(), 401, "the API itself still wants the key");
+    drop(server);
+
+    let off = Server::start(&[("TTS_PLAYGROUND", "false")]);
+    let response = client().get(format!("{}/", off.url)).send().unwrap();
+    check_error(
+        "playground off",
+        "",
+        response,
+        404,
+        None,
+        Some("unknown_url"),
+    );
+}

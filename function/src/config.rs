@@ -133,6 +133,18 @@ pub struct Config {
     #[arg(long, env = "TTS_CORS_ORIGINS")]
     pub cors_origins: Option<String>,
 
+    /// Serve the speech playground page at `GET /` (type, hear it stream, see the timings and
+    /// the words light up). `false` turns it off (404). The deployment template turns it on
+    /// only for a public function URL (AuthType NONE): a browser cannot sign AWS_IAM requests.
+    #[arg(
+        long,
+        env = "TTS_PLAYGROUND",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub playground: bool,
+
     /// Largest response payload in bytes after base64 (0: no limit). Default: 6 MB inside
     /// Lambda (the buffered function-URL limit), no limit outside.
     #[arg(long, env = "TTS_MAX_RESPONSE_BYTES")]

@@ -115,7 +115,8 @@ async fn serve(malloc_arenas: Option<i32>) -> ExitCode {
             pipeline.runtime_info(),
         )
         .with_metrics(metrics)
-        .with_access(settings.access.clone()),
+        .with_access(settings.access.clone())
+        .with_playground(config.playground),
     );
 
     if in_lambda {

@@ -263,14 +263,22 @@ def streaming_url(function_url):
 @pytest.fixture(scope="session")
 def local_url(function_url):
     """Base URL of the plain local server (`target/debug/bootstrap`, built by watch's cargo run)."""
+    url, process, _log = start_local("local", {})
+    yield url
+    stop(process)
+
+
+def start_local(name: str, env: dict[str, str]) -> tuple[str, subprocess.Popen, Path]:
+    """Starts `target/debug/bootstrap` as a plain local server with FUNCTION_ENV and `env`;
+    returns its URL, process and log (LOG_DIR/<name>.log) once it answers /health."""
     binary = TARGET / "debug" / "bootstrap"
     assert binary.is_file(), f"{binary} is missing (watch should have built it)"
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    log = LOG_DIR / "local.log"
+    log = LOG_DIR / f"{name}.log"
     with open(log, "wb") as err:
         process = subprocess.Popen(
             [str(binary)], cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-            env={**os.environ, **FUNCTION_ENV, "TTS_BIND": "127.0.0.1:0"}, start_new_session=True,
+            env={**os.environ, **FUNCTION_ENV, "TTS_BIND": "127.0.0.1:0", **env}, start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 60
@@ -286,8 +294,7 @@ def local_url(function_url):
     except BaseException:
         stop(process)
         raise
-    yield url
-    stop(process)
+    return url, process, log
 
 
 def make_client(base_url: str, timeout: float = HTTP_TIMEOUT) -> openai.OpenAI:

@@ -5,13 +5,14 @@
 #     tests/sdk/asr.py, for the Piper intelligibility test);
 #   - .venv-tools: cargo-lambda 1.9.2 from PyPI (the same folder function/run.sh uses);
 #   - ffmpeg/ffprobe (the independent decoder the tests check audio with), curl and jq (the
-#     README examples), with apt-get
-#     when missing (CI runs as root on a fresh Debian machine).
+#     README examples), chromium and chromium-driver (the playground's browser test), with
+#     apt-get when missing (CI runs as root on a fresh Debian machine).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 
-"$repo/tests/apt-install.sh" ffprobe:ffmpeg ffmpeg:ffmpeg curl:curl jq:jq
+"$repo/tests/apt-install.sh" ffprobe:ffmpeg ffmpeg:ffmpeg curl:curl jq:jq \
+  chromium:chromium chromedriver:chromium-driver
 
 venv="$repo/.venv-sdk"
 requirements="$repo/tests/sdk/requirements.txt"

@@ -13,8 +13,9 @@ use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 use super::{ApiError, AppState};
 use crate::config::Access;
 
-/// Paths answered without a key: the health check load balancers and Lambda probes use.
-const OPEN_PATHS: [&str; 1] = ["/health"];
+/// Paths answered without a key: the health check load balancers and Lambda probes use, and
+/// the playground page (which asks for the key when the API answers 401).
+const OPEN_PATHS: [&str; 2] = ["/health", "/"];
 
 /// Response headers a browser page may read (timings and the model that answered).
 const EXPOSED: [&str; 8] = [

@@ -9,6 +9,7 @@ mod captioned;
 mod discovery;
 mod error;
 mod metrics;
+pub mod playground;
 mod speech;
 mod stream;
 
@@ -48,11 +49,14 @@ pub struct AppState {
     pub runtime: Arc<RuntimeInfo>,
     /// CloudWatch metric records (off unless [`AppState::with_metrics`] turns them on).
     pub metrics: Metrics,
+    /// The page `GET /` serves (`None`: switched off).
+    pub playground: Option<Arc<playground::Playground>>,
 }
 
 impl AppState {
     /// State for `models` running on `runtime` under `limits`: each model gets `slots` running
-    /// and `max_queue` waiting places. Open to every caller until [`AppState::with_access`].
+    /// and `max_queue` waiting places. Open to every caller until [`AppState::with_access`];
+    /// the playground page is on until [`AppState::with_playground`] turns it off.
     pub fn new(models: Models, limits: Limits, runtime: RuntimeInfo) -> Self {
         let admission = models
             .all()
@@ -69,12 +73,25 @@ impl AppState {
             access: Arc::new(Access::default()),
             runtime: Arc::new(runtime),
             metrics: Metrics::off(),
+            playground: None,
         }
+        .with_playground(true)
     }
 
     /// The same state, with API keys and CORS origins.
     pub fn with_access(mut self, access: Access) -> Self {
         self.access = Arc::new(access);
+        self
+    }
+
+    /// The same state, serving the playground page at `GET /` when `on`.
+    pub fn with_playground(mut self, on: bool) -> Self {
+        self.playground = on.then(|| {
+            Arc::new(playground::Playground::new(
+                self.limits.max_input_chars,
+                self.limits.streaming,
+            ))
+        });
         self
     }
 
@@ -131,6 +148,7 @@ pub fn router(state: AppState) -> Router {
             get(discovery::list_voices).fallback(method_not_allowed),
         )
         .route("/health", get(health).fallback(method_not_allowed))
+        .route("/", get(playground::page).fallback(method_not_allowed))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
