@@ -259,6 +259,9 @@ fn the_voice_runs_in_two_stages_whose_output_equals_the_whole_graphs() {
         .whole_reason()
         .expect("a voice without stages runs whole");
     assert!(reason.contains("setup-piper.sh"), "{reason}");
+    // Durations come from the front stage: a whole voice says it has no word timestamps.
+    assert!(engine().info().word_timestamps && !whole.info().word_timestamps);
+    assert_eq!(whole.prepare_words("Hello.").unwrap(), None);
     let mut cases: Vec<Vec<i64>> = golden().cases.into_iter().map(|c| c.ids).collect();
     cases.push(long_ids());
     for ids in cases {

@@ -268,7 +268,8 @@ impl Piper {
             sample_rate: folder.config.audio.sample_rate,
             voices: vec![name.clone()],
             default_voice: name,
-            word_timestamps: true,
+            // The whole graph does not give its frame counts out: no durations, no timestamps.
+            word_timestamps: whole_reason.is_none(),
             text_frontend: "text normalized to words, eSpeak NG phonemes (IPA) mapped to the voice's phoneme ids",
             speed_control: SpeedControl::Duration,
             precision,
@@ -517,8 +518,12 @@ impl SpeechEngine for Piper {
         text::pieces(&self.espeak, &self.config.espeak.voice, text)
     }
 
-    /// The same pieces with the words of `text` each speaks (see [`text::worded`]).
+    /// The same pieces with the words of `text` each speaks (see [`text::worded`]); `None` from
+    /// a voice that runs whole (its graph gives no durations out).
     fn prepare_words(&self, text: &str) -> Result<Option<WordedText>, EngineError> {
+        if !self.info.word_timestamps {
+            return Ok(None);
+        }
         text::worded(&self.espeak, &self.config.espeak.voice, text).map(Some)
     }
 
