@@ -7,8 +7,9 @@ plays audio before the response has ended; the player then holds audio that ffmp
 long as the words say; the timing figures appear; the words light up in order as they are
 heard; Stop aborts the request and the function logs the hang-up; an API error (input over the
 limit) appears as the API's message next to the text box; a function with an API key makes the
-key field appear, and with the key the page speaks; controls are labelled, the page fits a
-phone-width screen without sideways scrolling; and no console errors in any case (the browser's
+key field appear, and with the key the page speaks; a model without word timestamps (SpeechT5)
+plays and highlights nothing; controls are labelled, the page fits a phone-width screen without
+sideways scrolling; and no console errors in any case (the browser's
 own "Failed to load resource" line for a response the test provoked is a network entry, counted
 apart). The screenshot after speaking goes to target/sdk-tests/playground.png (README shows a
 copy, tests/sdk/playground.png).
@@ -212,7 +213,8 @@ def test_a_function_with_an_api_key_gets_a_key_field_and_then_speaks(function_ur
         stop(process)
 
 
-def test_the_page_works_under_watchs_prefix_is_labelled_and_fits_a_phone(streaming_url, browser):
+def test_the_page_works_under_watchs_prefix_is_labelled_fits_a_phone_and_speaks_either_model(
+        streaming_url, browser):
     open_page(browser, f"{streaming_url}/lambda-url/bootstrap/")
     unlabelled = browser.execute_script("""
         return [...document.querySelectorAll('input, select, textarea, button')].filter(e =>
@@ -227,6 +229,17 @@ def test_the_page_works_under_watchs_prefix_is_labelled_and_fits_a_phone(streami
     browser.find_element(By.ID, "speak").click()
     wait(lambda: "Done" in state(browser)["status"], 60, "the end of playback")
     assert state(browser)["words"] == ["Hello", "from", "the", "prefix"]
+    # A model without word timestamps streams too, and simply highlights nothing.
+    browser.find_element(By.CSS_SELECTOR, "#model option[value='speecht5']").click()
+    voices = browser.execute_script("return [...document.getElementById('voice').options].map(o => o.value)")
+    assert "speaker_a" in voices and "alloy" in voices, voices
+    type_text(browser, "Hello again.")
+    browser.find_element(By.ID, "speak").click()
+    wait(lambda: "Done" in state(browser)["status"], 60, "the end of SpeechT5's playback")
+    s = state(browser)
+    assert s["error"] == "" and s["words"] == [] and s["highlighted"] == [], s
+    assert browser.find_element(By.ID, "words").text == ""
+    assert re.fullmatch(r"\d+\.\d\d s", browser.find_element(By.ID, "audio-seconds").text)
     assert console_errors(browser) == []
 
 
