@@ -83,15 +83,20 @@ def to_asr_pcm(audio, rate: int | None = None) -> bytes:
     return done.stdout
 
 
-def transcribe(audio, rate: int | None = None) -> str:
-    """The recognizer's transcript (lower-case words, fillers left out) of one utterance."""
+def _recognize(audio, rate: int | None, read):
+    """Decodes one utterance and returns `read(decoder)`, taken while the decoder is held."""
     pcm = to_asr_pcm(audio, rate)
     with _decoder_lock:
         decoder = _get_decoder()
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
-        hypothesis = decoder.hyp()
+        return read(decoder)
+
+
+def transcribe(audio, rate: int | None = None) -> str:
+    """The recognizer's transcript (lower-case words, fillers left out) of one utterance."""
+    hypothesis = _recognize(audio, rate, lambda decoder: decoder.hyp())
     return hypothesis.hypstr if hypothesis is not None else ""
 
 
@@ -99,13 +104,9 @@ def segments(audio, rate: int | None = None) -> list[tuple[str, float, float]]:
     """The recognizer's word segmentation of one utterance: (word, start s, end s) per recognized
     word, in order (silences, fillers and noise left out; alternate pronunciations' "(2)" marks
     dropped). PocketSphinx's frames are 10 ms."""
-    pcm = to_asr_pcm(audio, rate)
-    with _decoder_lock:
-        decoder = _get_decoder()
-        decoder.start_utt()
-        decoder.process_raw(pcm, full_utt=True)
-        decoder.end_utt()
-        found = [(s.word, s.start_frame / 100.0, s.end_frame / 100.0) for s in decoder.seg()]
+    found = _recognize(
+        audio, rate, lambda decoder: [(s.word, s.start_frame / 100.0, s.end_frame / 100.0) for s in decoder.seg()]
+    )
     words = []
     for word, start, end in found:
         if word.startswith(("<", "[")):

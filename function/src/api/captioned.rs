@@ -100,7 +100,7 @@ pub(super) async fn handle(
     }
     // Whole (also what a streamed request gets from a buffered Lambda: one JSON line).
     let text = request.input;
-    let output = run_buffered(Buffered {
+    let mut output = run_buffered(Buffered {
         engine: served.engine.clone(),
         model: served.id.clone(),
         text: text.clone(),
@@ -116,7 +116,7 @@ pub(super) async fn handle(
     .await?;
     let elapsed = started.elapsed().as_secs_f64();
     log_output(log, &output);
-    let words = output.words.clone().unwrap_or_default();
+    let words = output.words.take().unwrap_or_default();
     let mut body = json!({
         "audio": base64::engine::general_purpose::STANDARD.encode(&output.audio.bytes),
         "audio_format": output.audio.content_type,

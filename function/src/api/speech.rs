@@ -529,7 +529,7 @@ async fn handle(
         }
         // Buffered Lambda: "audio" gets the whole audio in the body.
     }
-    let output = run_buffered(Buffered {
+    let mut output = run_buffered(Buffered {
         engine,
         model: served.id.clone(),
         text: request.input,
@@ -555,11 +555,9 @@ async fn handle(
             });
         }
     }
-    let mut response = (
-        [(header::CONTENT_TYPE, output.audio.content_type)],
-        output.audio.bytes.clone(),
-    )
-        .into_response();
+    // The audio moves into the body; the headers read only its duration and rate.
+    let bytes = std::mem::take(&mut output.audio.bytes);
+    let mut response = ([(header::CONTENT_TYPE, output.audio.content_type)], bytes).into_response();
     put_headers(
         response.headers_mut(),
         &output,

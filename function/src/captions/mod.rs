@@ -91,11 +91,8 @@ pub fn piece_times(
             };
         gap_from = last + 1;
         let (start, end) = (seconds(starts[onset]), seconds(starts[last + 1]));
-        // A word split over two pieces (a long sentence cut inside it) is one word.
-        if let Some(previous) = out.last_mut().filter(|w| w.source == word.source) {
-            previous.end = end;
-            continue;
-        }
+        // A piece's words are distinct (text.rs groups a word's phonemes into one entry); one
+        // word over two pieces is joined by `extend`.
         out.push(WordTime {
             word: word.text.clone(),
             source: word.source.clone(),
